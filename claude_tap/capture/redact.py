@@ -1,0 +1,454 @@
+"""Removes secrets before anything is stored or shown: headers, URLs, JSON bodies, argv, log lines.
+
+A redacted value becomes `[REDACTED:<8 hex>]`, the start of the SHA-256 of the secret, so two records
+can be seen to share a key without showing it. Every secret redacted (8 characters or more) is
+remembered, and `scrub` replaces remembered and known secrets (e.g. the API keys in the environment)
+wherever they still appear: it is the last pass over each serialized trace line and each log line.
+
+Redaction works by *name* (header, query parameter, JSON field, flag, environment variable);
+`scrub` works by *value*. A secret under an innocent name that was never seen under a secret
+name is not found: that is the limit of this module.
+
+Thread safety: the writer thread redacts records while the event loop scrubs log lines. New
+secrets are added under a lock and `scrub` reads an immutable snapshot.
+
+This module knows nothing about sockets, files, clients or API formats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import unquote_plus
+
+JsonValue = Any
+
+MIN_REMEMBERED_SECRET = 8  # shorter values would scrub ordinary words out of every line
+
+_MARKER_RE = re.compile(r"\[REDACTED:[0-9a-f]{8}\]")
+_AUTH_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)(\s+)(\S.*)$", re.DOTALL)
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "apikey", "key", "sso-key"})
+
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "x-goog-api-key",
+        "api-key",
+        "cookie",
+        "set-cookie",
+    }
+)
+_SECRET_HEADER_PARTS = ("token", "secret", "key", "auth", "session", "cookie")
+_HEADER_WORDS_NOT_SECRET = frozenset({"tokens", ":authority", "authority"})
+
+# Names compared after `_normalize` (lower case, letters and digits only), so api_key, apiKey,
+# x-api-key and X_API_KEY all meet the same entry.
+_SECRET_QUERY_NAMES = frozenset(
+    {
+        "key",
+        "apikey",
+        "xapikey",
+        "token",
+        "accesstoken",
+        "refreshtoken",
+        "idtoken",
+        "authtoken",
+        "secret",
+        "clientsecret",
+        "password",
+        "passwd",
+        "pwd",
+        "sig",
+        "signature",
+        "xamzsignature",
+        "xamzsecuritytoken",
+        "xamzcredential",
+        "xgoogsignature",
+        "xgoogcredential",
+        "auth",
+        "authorization",
+        "code",
+        "session",
+        "sessionid",
+        "sessiontoken",
+        "jwt",
+        "assertion",
+    }
+)
+_SECRET_FIELD_NAMES = frozenset(
+    {
+        "apikey",
+        "xapikey",
+        "xgoogapikey",
+        "accesstoken",
+        "refreshtoken",
+        "idtoken",
+        "clientsecret",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "authorization",
+        "proxyauthorization",
+        "privatekey",
+        "sessiontoken",
+        "bearertoken",
+        "authtoken",
+        "apitoken",
+        "secretkey",
+        "secretaccesskey",
+        "accesskeyid",
+        "cookie",
+        "setcookie",
+        "credential",
+        "credentials",
+    }
+)
+_SECRET_FLAG_NAMES = frozenset({"key", "auth", "pass", "pat"})
+# A field or flag whose normalized name ends like this is a secret too (anthropicApiKey,
+# openai_api_key, githubToken). "tokens" is a count (max_tokens, input_tokens), so plain
+# "token" endings are only accepted as the whole name above or with a qualifying prefix here.
+_SECRET_NAME_SUFFIXES = (
+    "apikey",
+    "secret",
+    "password",
+    "accesstoken",
+    "refreshtoken",
+    "idtoken",
+    "authtoken",
+    "apitoken",
+    "bearertoken",
+    "sessiontoken",
+    "privatekey",
+    "secretkey",
+)
+# Environment-style names (ANTHROPIC_API_KEY, GH_TOKEN, AWS_SECRET_ACCESS_KEY, ANTHROPIC_AUTH_TOKEN):
+# one `_`-separated word of the name is one of these, or the name contains one of the substrings.
+# Whole words only for AUTH and KEY, so GIT_AUTHOR_NAME and KEYBOARD_LAYOUT stay readable.
+_ENV_SECRET_WORDS = frozenset(
+    {"KEY", "APIKEY", "AUTH", "AUTHORIZATION", "CREDENTIAL", "CREDENTIALS", "PAT", "COOKIE", "PASS"}
+)
+# TOKEN not followed by a letter: CLAUDE_CODE_MAX_OUTPUT_TOKENS is a count, TOKENIZERS a library.
+_ENV_SECRET_SUBSTRING_RE = re.compile(r"TOKEN(?![A-Z])|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY")
+# Names that match the rules above but hold no secret: the ssh agent's socket.
+_ENV_NOT_SECRET = frozenset({"SSH_AUTH_SOCK"})
+
+_FLAG_RE = re.compile(r"^--?([A-Za-z][A-Za-z0-9_.-]*)$")
+_FLAG_WITH_VALUE_RE = re.compile(r"^(--?[A-Za-z][A-Za-z0-9_.-]*)=(.*)$", re.DOTALL)
+_ENV_WORD_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
+_HEADER_WORD_RE = re.compile(r"^([A-Za-z0-9-]+):\s*(.+)$", re.DOTALL)
+
+
+def marker(value: str) -> str:
+    """The replacement for a secret: `[REDACTED:` + the first 8 hex digits of its SHA-256 + `]`."""
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"[REDACTED:{digest}]"
+
+
+def _normalize(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def is_secret_header(name: str) -> bool:
+    """A header whose name is a known secret header or has a word containing token/secret/key/...
+
+    Words are split on `-` and `_`; the word "tokens" is a count, not a credential
+    (`anthropic-ratelimit-input-tokens-remaining`), and ":authority" is a host name.
+    """
+    lowered = name.lower()
+    if lowered in SECRET_HEADERS:
+        return True
+    for word in re.split(r"[-_]", lowered):
+        if word in _HEADER_WORDS_NOT_SECRET:
+            continue
+        if any(part in word for part in _SECRET_HEADER_PARTS):
+            return True
+    return False
+
+
+def is_secret_query_name(name: str) -> bool:
+    normalized = _normalize(unquote_plus(name))
+    return normalized in _SECRET_QUERY_NAMES or normalized.endswith(_SECRET_NAME_SUFFIXES)
+
+
+def is_secret_env_name(name: str) -> bool:
+    upper = name.upper()
+    if upper in _ENV_NOT_SECRET:
+        return False
+    words = upper.split("_")
+    return any(word in _ENV_SECRET_WORDS for word in words) or bool(_ENV_SECRET_SUBSTRING_RE.search(upper))
+
+
+def is_secret_field_name(name: str) -> bool:
+    """A JSON field or command-line flag name that holds a secret (never a token count)."""
+    normalized = _normalize(name)
+    if normalized in _SECRET_FIELD_NAMES or normalized.endswith(_SECRET_NAME_SUFFIXES):
+        return True
+    # UPPER_SNAKE names are environment variables (settings files pass them as {"env": {...}}).
+    return name.isupper() and "_" in name and is_secret_env_name(name)
+
+
+def is_secret_flag_name(name: str) -> bool:
+    """A command-line flag (without dashes) whose value is a secret: --api-key, --token, --key."""
+    return _normalize(name) in _SECRET_FLAG_NAMES or is_secret_field_name(name)
+
+
+def secrets_from_env(env: Mapping[str, str]) -> list[str]:
+    """Values of environment variables whose names look secret, 8 characters or longer.
+
+    Absolute paths are skipped: `GOOGLE_APPLICATION_CREDENTIALS=/home/me/key.json` names a file,
+    and scrubbing the path out of every record would only hide where the agent worked.
+    """
+    found = []
+    for name, value in env.items():
+        if len(value) < MIN_REMEMBERED_SECRET or value.startswith("/"):
+            continue
+        if is_secret_env_name(name):
+            found.append(value)
+    return found
+
+
+class Redactor:
+    """Redacts by name and remembers what it redacted, so `scrub` can find it anywhere later."""
+
+    def __init__(self, known_secrets: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._markers: dict[str, str] = {}
+        # Longest first, so a secret that contains another is replaced whole.
+        self._scrub_pairs: tuple[tuple[str, str], ...] = ()
+        for secret in known_secrets:
+            self.remember(secret)
+
+    # -- remembering and scrubbing ------------------------------------------------------------
+
+    def remember(self, secret: str, label: str | None = None) -> None:
+        """Add a secret for `scrub` (ignored when shorter than 8 characters or already a marker)."""
+        if len(secret) < MIN_REMEMBERED_SECRET or _MARKER_RE.fullmatch(secret):
+            return
+        replacement = label or marker(secret)
+        forms = {secret}
+        # scrub runs over serialized JSON, where a quote or backslash in the secret is escaped.
+        escaped = json.dumps(secret, ensure_ascii=False)[1:-1]
+        forms.add(escaped)
+        with self._lock:
+            new = [form for form in forms if form not in self._markers]
+            if not new:
+                return
+            for form in new:
+                self._markers[form] = replacement
+            pairs = sorted(self._markers.items(), key=lambda pair: len(pair[0]), reverse=True)
+            self._scrub_pairs = tuple(pairs)
+
+    @property
+    def remembered(self) -> int:
+        return len(self._scrub_pairs)
+
+    def scrub(self, text: str) -> str:
+        """Replace every remembered secret in `text`.
+
+        One `in` test per secret, then `str.replace` only for those present: both run in C over
+        the whole line. Measured on a 1 MB line of random text: 3 secrets 0.4 ms, 20 secrets
+        2.5 ms, 100 secrets 13 ms; one regex alternation of the same secrets took 7, 15 and 118 ms.
+        """
+        for secret, replacement in self._scrub_pairs:
+            if secret in text:
+                text = text.replace(secret, replacement)
+        return text
+
+    def _mask(self, value: str) -> str:
+        if not value or _MARKER_RE.fullmatch(value):
+            return value
+        self.remember(value)
+        return marker(value)
+
+    # -- by name -------------------------------------------------------------------------------
+
+    def redact_header_value(self, name: str, value: str) -> str:
+        if not is_secret_header(name) or not value or _MARKER_RE.fullmatch(value):
+            return value
+        match = _AUTH_SCHEME_RE.match(value)
+        if match and match.group(1).lower() in _AUTH_SCHEMES:
+            scheme, space, credential = match.groups()
+            return f"{scheme}{space}{self._mask(credential)}"
+        lowered = name.lower()
+        if lowered in ("cookie", "set-cookie"):
+            self._remember_cookie_values(value, is_set_cookie=lowered == "set-cookie")
+        return self._mask(value)
+
+    def _remember_cookie_values(self, value: str, is_set_cookie: bool) -> None:
+        # Each cookie value on its own, so a session cookie echoed elsewhere is scrubbed too.
+        # In Set-Cookie only the first pair is a cookie; Domain=.example.com and Expires=... are
+        # attributes, and scrubbing them would blank every URL of that domain.
+        pairs = value.split(";")
+        for pair in pairs[:1] if is_set_cookie else pairs:
+            _, _, cookie_value = pair.partition("=")
+            self.remember(cookie_value.strip())
+
+    def redact_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        return {name: self.redact_header_value(name, value) for name, value in headers.items()}
+
+    def redact_url(self, url_or_path: str) -> str:
+        """Redact secret query parameters; every other byte of the URL stays as it was."""
+        head, question, rest = url_or_path.partition("?")
+        if not question:
+            return url_or_path
+        query, hash_sign, fragment = rest.partition("#")
+        return f"{head}?{self.redact_query(query)}{hash_sign}{fragment}"
+
+    def redact_query(self, query: str) -> str:
+        """Redact secret parameters of an `a=1&b=2` string (a query or a form-encoded body)."""
+        if "=" not in query:
+            return query
+        parts = query.split("&")
+        for index, part in enumerate(parts):
+            name, equals, value = part.partition("=")
+            if equals and value and is_secret_query_name(name) and not _MARKER_RE.fullmatch(value):
+                decoded = unquote_plus(value)
+                self.remember(value, marker(decoded))
+                parts[index] = f"{name}={self._mask(decoded)}"
+        return "&".join(parts)
+
+    def redact_json(self, value: JsonValue) -> JsonValue:
+        """A copy of `value` with the string values of secret-named fields replaced by markers."""
+        if isinstance(value, dict):
+            redacted = {}
+            for key, item in value.items():
+                if isinstance(item, str) and isinstance(key, str) and is_secret_field_name(key):
+                    redacted[key] = self._mask(item)
+                else:
+                    redacted[key] = self.redact_json(item)
+            return redacted
+        if isinstance(value, list):
+            return [self.redact_json(item) for item in value]
+        return value
+
+    def redact_json_text(self, text: str) -> str:
+        """Redact JSON held in a string (SSE data, argv); text that is not JSON comes back as is.
+
+        The text is re-serialized only when something was redacted, so untouched event data keeps
+        its exact bytes.
+        """
+        stripped = text.lstrip()
+        if not stripped.startswith(("{", "[")):
+            return text
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return text
+        redacted = self.redact_json(parsed)
+        if redacted == parsed:
+            return text
+        return json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))
+
+    def redact_argv(self, argv: Iterable[str]) -> list[str]:
+        """Redact secret flag values (`--api-key X`, `--token=X`), `NAME=value` words, JSON and URLs."""
+        redacted: list[str] = []
+        value_is_secret = False
+        for word in argv:
+            flag = _FLAG_RE.match(word)
+            if value_is_secret and not flag:
+                redacted.append(self._mask(word))
+                value_is_secret = False
+                continue
+            if flag:
+                value_is_secret = is_secret_flag_name(flag.group(1))
+                redacted.append(word)
+                continue
+            redacted.append(self._redact_word(word))
+        return redacted
+
+    def _redact_word(self, word: str) -> str:
+        flag_with_value = _FLAG_WITH_VALUE_RE.match(word)
+        if flag_with_value:
+            flag, value = flag_with_value.groups()
+            if is_secret_flag_name(flag.lstrip("-")):
+                return f"{flag}={self._mask(value)}"
+            return f"{flag}={self._redact_word(value)}"
+        env_word = _ENV_WORD_RE.match(word)
+        if env_word and is_secret_env_name(env_word.group(1)):
+            return f"{env_word.group(1)}={self._mask(env_word.group(2))}"
+        header = _HEADER_WORD_RE.match(word)
+        if header and is_secret_header(header.group(1)):
+            name = header.group(1)
+            return f"{word[: header.start(2)]}{self.redact_header_value(name, header.group(2))}"
+        if "://" in word:
+            return self.redact_url(word)
+        return self.redact_json_text(word)
+
+    # -- whole trace records -------------------------------------------------------------------
+
+    def redact_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A copy of a trace record (capture/records.py shapes) with its secrets redacted."""
+        kind = record.get("type")
+        out = dict(record)
+        if kind == "session" and isinstance(record.get("argv"), list):
+            out["argv"] = self.redact_argv(str(word) for word in record["argv"])
+        elif kind == "exchange":
+            for part_name in ("request", "response"):
+                part = record.get(part_name)
+                if isinstance(part, dict):
+                    out[part_name] = self._redact_part(part)
+        elif kind == "transcript" and "entry" in record:
+            out["entry"] = self.redact_json(record["entry"])
+        return out
+
+    def _redact_part(self, part: dict[str, Any]) -> dict[str, Any]:
+        out = dict(part)
+        if isinstance(part.get("headers"), dict):
+            out["headers"] = self.redact_headers(part["headers"])
+        for url_field in ("url", "path"):
+            if isinstance(part.get(url_field), str):
+                out[url_field] = self.redact_url(part[url_field])
+        if "body" in part:
+            out["body"] = self.redact_json(part["body"])
+        if isinstance(part.get("body_text"), str):
+            out["body_text"] = self._redact_body_text(part["body_text"])
+        if isinstance(part.get("events"), list):
+            out["events"] = [self._redact_event(event) for event in part["events"]]
+        return out
+
+    def _redact_body_text(self, text: str) -> str:
+        # OAuth token endpoints take form-encoded bodies (grant_type=refresh_token&refresh_token=...).
+        if "\n" not in text and " " not in text:
+            return self.redact_query(text)
+        return text
+
+    def _redact_event(self, event: Any) -> Any:
+        if not isinstance(event, dict) or not isinstance(event.get("data"), str):
+            return event
+        if event.get("kind") == "binary":
+            return event
+        data = self.redact_json_text(event["data"])
+        if data is event["data"]:
+            return event
+        return {**event, "data": data}
+
+
+class ScrubFilter(logging.Filter):
+    """A logging filter that scrubs every remembered secret out of a record before it is written.
+
+    Attach it to the handler of proxy.log. The message is formatted here (args merged) so a
+    secret passed as an argument is caught too; a traceback is formatted and scrubbed as well.
+    """
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self._redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._redactor.scrub(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redactor.scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._redactor.scrub(record.stack_info)
+        return True

@@ -1,0 +1,415 @@
+"""capture/redact.py: secrets leave headers, URLs, bodies, events, argv and logs; nothing else changes."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from claude_tap.capture.redact import (
+    Redactor,
+    ScrubFilter,
+    is_secret_field_name,
+    is_secret_header,
+    marker,
+    secrets_from_env,
+)
+
+HEADER_KEY = "sk-ant-api03-header-secret-0001"
+QUERY_KEY = "AIzaSyQuerySecret0002"
+BODY_PASSWORD = "body-secret-password-0003"
+FORM_REFRESH = "oauth-refresh-token-0004"
+SSE_TOKEN = "sse-session-token-0005"
+WS_KEY = "ws-api-key-value-0006"
+ARGV_KEY = "argv-api-key-0007"
+ENV_KEY = "env-anthropic-key-0008"
+COOKIE = "sess=cookie-value-0009"
+ALL_SECRETS = [HEADER_KEY, QUERY_KEY, BODY_PASSWORD, FORM_REFRESH, SSE_TOKEN, WS_KEY, ARGV_KEY, ENV_KEY]
+
+
+def test_marker_is_the_first_8_hex_of_sha256() -> None:
+    # sha256(b"sk-ant-api03-header-secret-0001") starts with e4a2e54f
+    assert marker(HEADER_KEY) == "[REDACTED:e4a2e54f]"
+
+
+# -- headers -----------------------------------------------------------------------------------
+
+
+def test_known_secret_headers_are_redacted_keeping_the_auth_scheme() -> None:
+    headers = {
+        "authorization": f"Bearer {HEADER_KEY}",
+        "x-api-key": HEADER_KEY,
+        "X-Goog-Api-Key": QUERY_KEY,
+        "Proxy-Authorization": f"Basic {BODY_PASSWORD}",
+        "cookie": COOKIE,
+        "content-type": "application/json",
+    }
+    assert Redactor().redact_headers(headers) == {
+        "authorization": "Bearer [REDACTED:e4a2e54f]",
+        "x-api-key": "[REDACTED:e4a2e54f]",
+        "X-Goog-Api-Key": "[REDACTED:860a08ad]",
+        "Proxy-Authorization": "Basic [REDACTED:6765e59b]",
+        "cookie": "[REDACTED:3480b800]",
+        "content-type": "application/json",
+    }
+
+
+def test_any_header_naming_token_secret_key_auth_session_or_cookie_is_redacted() -> None:
+    for name in (
+        "x-custom-token",
+        "X-Client-Secret",
+        "idempotency-key",
+        "x-auth-user",
+        "x-session-id",
+        "x-amz-security-token",
+        "set-cookie",
+        "Api-Key",
+    ):
+        assert is_secret_header(name), name
+        assert Redactor().redact_headers({name: "value-long-enough"}) == {name: marker("value-long-enough")}
+
+
+def test_token_counts_and_plain_headers_are_not_secrets() -> None:
+    headers = {
+        "anthropic-ratelimit-input-tokens-remaining": "39000",
+        "x-ratelimit-remaining-tokens": "149984",
+        "content-length": "120",
+        "user-agent": "claude-cli/2.0.1",
+        "anthropic-version": "2023-06-01",
+        "keep-alive": "timeout=5",
+    }
+    assert Redactor().redact_headers(headers) == headers
+
+
+def test_a_redacted_header_is_left_alone_when_redacted_again() -> None:
+    redactor = Redactor()
+    once = redactor.redact_headers({"authorization": f"Bearer {HEADER_KEY}", "x-api-key": HEADER_KEY})
+    assert redactor.redact_headers(once) == once
+
+
+def test_cookie_values_are_remembered_one_by_one() -> None:
+    redactor = Redactor()
+    redactor.redact_headers({"cookie": "theme=dark; session=abcdef0123456789"})
+    assert redactor.scrub("echoed abcdef0123456789 here") == f"echoed {marker('abcdef0123456789')} here"
+
+
+def test_set_cookie_attributes_are_not_remembered_as_secrets() -> None:
+    redactor = Redactor()
+    redactor.redact_headers({"set-cookie": "sid=sid-value-0123; Domain=.anthropic.com; Path=/"})
+    assert (
+        redactor.scrub("sid-value-0123 api.anthropic.com") == f"{marker('sid-value-0123')} api.anthropic.com"
+    )
+
+
+# -- URLs --------------------------------------------------------------------------------------
+
+
+def test_secret_query_parameters_are_redacted_and_the_rest_is_byte_identical() -> None:
+    url = f"/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse&key={QUERY_KEY}&x=%20a+b#frag"
+    assert Redactor().redact_url(url) == (
+        "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse&key=[REDACTED:860a08ad]&x=%20a+b#frag"
+    )
+
+
+def test_query_names_are_matched_case_insensitively() -> None:
+    redactor = Redactor()
+    url = "https://h/p?API_KEY=aaaaaaaa1&Access_Token=bbbbbbbb2&Signature=cccccccc3&code=dddddddd4&page=2"
+    assert redactor.redact_url(url) == (
+        f"https://h/p?API_KEY={marker('aaaaaaaa1')}&Access_Token={marker('bbbbbbbb2')}"
+        f"&Signature={marker('cccccccc3')}&code={marker('dddddddd4')}&page=2"
+    )
+
+
+def test_a_percent_encoded_secret_is_hashed_decoded_and_scrubbed_in_both_forms() -> None:
+    redactor = Redactor()
+    assert redactor.redact_url("/x?token=a%2Fb%2Bc%3Dlong1") == f"/x?token={marker('a/b+c=long1')}"
+    assert (
+        redactor.scrub("a%2Fb%2Bc%3Dlong1 a/b+c=long1") == f"{marker('a/b+c=long1')} {marker('a/b+c=long1')}"
+    )
+
+
+def test_a_url_without_query_comes_back_unchanged() -> None:
+    url = "https://api.anthropic.com/v1/messages"
+    assert Redactor().redact_url(url) is url
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["alt", "page", "model", "beta", "limit", "q", "x"]),
+            st.text(alphabet="abcXYZ019%+-._~=", max_size=12),
+        ),
+        max_size=6,
+    )
+)
+def test_a_query_without_secret_names_is_never_changed(params: list[tuple[str, str]]) -> None:
+    url = "/v1/things?" + "&".join(f"{name}={value}" for name, value in params)
+    assert Redactor().redact_url(url) == url
+
+
+# -- JSON bodies -------------------------------------------------------------------------------
+
+
+def test_secret_fields_are_redacted_at_any_depth() -> None:
+    body = {
+        "model": "claude-sonnet-4",
+        "api_key": HEADER_KEY,
+        "config": {"apiKey": QUERY_KEY, "headers": {"x-api-key": HEADER_KEY}},
+        "accounts": [{"password": BODY_PASSWORD, "client_secret": "cs-0123456789"}],
+        "env": {"ANTHROPIC_API_KEY": ENV_KEY, "HOME": "/home/me", "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "32000"},
+    }
+    assert Redactor().redact_json(body) == {
+        "model": "claude-sonnet-4",
+        "api_key": "[REDACTED:e4a2e54f]",
+        "config": {"apiKey": "[REDACTED:860a08ad]", "headers": {"x-api-key": "[REDACTED:e4a2e54f]"}},
+        "accounts": [{"password": "[REDACTED:6765e59b]", "client_secret": marker("cs-0123456789")}],
+        "env": {
+            "ANTHROPIC_API_KEY": "[REDACTED:94bdcdb6]",
+            "HOME": "/home/me",
+            "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "32000",
+        },
+    }
+
+
+def test_token_counts_and_thinking_signatures_are_not_secrets() -> None:
+    body = {
+        "max_tokens": 32000,
+        "usage": {"input_tokens": 12, "cache_read_input_tokens": 9000, "output_tokens": 5},
+        "token_count": 44,
+        "max_output_tokens": 100,
+        "content": [{"type": "thinking", "thinking": "hm", "signature": "EqQBCkgIARAB-long-opaque"}],
+        "tokenizer": "cl100k",
+    }
+    assert Redactor().redact_json(body) == body
+    for name in ("max_tokens", "input_tokens", "cache_read_input_tokens", "token_count", "signature"):
+        assert not is_secret_field_name(name), name
+
+
+def test_a_secret_name_holding_an_object_is_searched_not_replaced() -> None:
+    body = {"credentials": {"type": "oauth", "access_token": "at-0123456789"}}
+    assert Redactor().redact_json(body) == {
+        "credentials": {"type": "oauth", "access_token": marker("at-0123456789")}
+    }
+
+
+# -- whole records -----------------------------------------------------------------------------
+
+
+def planted_exchange() -> dict:
+    sse_data = json.dumps({"type": "session", "session_token": SSE_TOKEN})
+    return {
+        "type": "exchange",
+        "id": "ex-000001",
+        "seq": 1,
+        "transport": "sse",
+        "request": {
+            "method": "POST",
+            "url": f"https://generativelanguage.googleapis.com/v1beta/x?key={QUERY_KEY}",
+            "path": f"/v1beta/x?key={QUERY_KEY}",
+            "headers": {"authorization": f"Bearer {HEADER_KEY}", "cookie": COOKIE},
+            "body": {"password": BODY_PASSWORD, "messages": [{"role": "user", "content": "hi"}]},
+            "body_bytes": 10,
+        },
+        "response": {
+            "status": 200,
+            "headers": {"set-cookie": f"sid={FORM_REFRESH}; Path=/"},
+            "body_bytes": 10,
+            "events": [
+                {"offset_ms": 1.0, "event": "message", "data": sse_data},
+                {"offset_ms": 2.0, "event": "ping", "data": '{ "type": "ping" }'},
+            ],
+            "complete": True,
+        },
+        "upstream": "https://generativelanguage.googleapis.com",
+        "error": None,
+    }
+
+
+def test_no_planted_secret_survives_a_record_and_its_scrubbed_line() -> None:
+    redactor = Redactor(known_secrets=[ENV_KEY])
+    token_form = {
+        "type": "exchange",
+        "request": {"headers": {}, "body_text": f"grant_type=refresh_token&refresh_token={FORM_REFRESH}"},
+        "response": {
+            "headers": {},
+            "events": [
+                {"direction": "client", "kind": "text", "data": json.dumps({"api_key": WS_KEY})},
+                {"direction": "server", "kind": "text", "data": f"the key was {WS_KEY}"},
+            ],
+        },
+    }
+    session = {"type": "session", "argv": ["--api-key", ARGV_KEY, "-p", "hello"]}
+    transcript = {"type": "transcript", "source": "cursor", "entry": {"text": f"my key is {ENV_KEY}"}}
+    lines = [
+        redactor.scrub(json.dumps(redactor.redact_record(record), ensure_ascii=False))
+        for record in (planted_exchange(), token_form, session, transcript)
+    ]
+    text = "\n".join(lines)
+    for secret in ALL_SECRETS:
+        assert secret not in text, secret
+    assert "[REDACTED:e4a2e54f]" in text  # the header key, recognisable across records
+    assert "grant_type=refresh_token&refresh_token=[REDACTED:2cd305ac]" in text
+    assert '"-p","hello"' in text.replace(", ", ",")
+
+
+def test_redact_record_keeps_untouched_event_data_byte_identical() -> None:
+    redacted = Redactor().redact_record(planted_exchange())
+    events = redacted["response"]["events"]
+    assert events[0]["data"] == '{"type":"session","session_token":"[REDACTED:5be3652f]"}'
+    assert events[1]["data"] == '{ "type": "ping" }'
+    assert redacted["request"]["path"] == "/v1beta/x?key=[REDACTED:860a08ad]"
+    assert redacted["request"]["body"] == {
+        "password": "[REDACTED:6765e59b]",
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+
+
+def test_redact_record_does_not_change_its_input_and_is_idempotent() -> None:
+    redactor = Redactor()
+    original = planted_exchange()
+    once = redactor.redact_record(original)
+    assert original == planted_exchange()
+    assert redactor.redact_record(once) == once
+
+
+def test_end_and_unknown_records_pass_through() -> None:
+    end = {"type": "end", "exit_code": 0, "exchanges": 3}
+    assert Redactor().redact_record(end) == end
+    future = {"type": "something-new", "token": "abc"}
+    assert Redactor().redact_record(future) == future
+
+
+# -- scrub -------------------------------------------------------------------------------------
+
+
+def test_scrub_replaces_known_and_remembered_secrets_everywhere() -> None:
+    redactor = Redactor(known_secrets=[ENV_KEY])
+    redactor.redact_headers({"x-api-key": HEADER_KEY})
+    text = f"a {ENV_KEY} b {HEADER_KEY} c {ENV_KEY}"
+    assert redactor.scrub(text) == "a [REDACTED:94bdcdb6] b [REDACTED:e4a2e54f] c [REDACTED:94bdcdb6]"
+
+
+def test_scrub_ignores_secrets_shorter_than_8_characters() -> None:
+    redactor = Redactor(known_secrets=["short", "1234567"])
+    assert redactor.remembered == 0
+    assert redactor.scrub("short 1234567") == "short 1234567"
+
+
+def test_scrub_finds_a_secret_in_its_json_escaped_form() -> None:
+    secret = 'pa"ss\\word-0123'
+    redactor = Redactor(known_secrets=[secret])
+    line = json.dumps({"text": f"x {secret} y"})
+    assert redactor.scrub(line) == json.dumps({"text": f"x {marker(secret)} y"})
+
+
+def test_scrub_replaces_the_longer_of_two_overlapping_secrets_whole() -> None:
+    redactor = Redactor(known_secrets=["abcdefgh", "abcdefgh-ijkl"])
+    assert redactor.scrub("abcdefgh-ijkl abcdefgh") == f"{marker('abcdefgh-ijkl')} {marker('abcdefgh')}"
+
+
+def test_scrub_returns_the_same_string_when_nothing_matches() -> None:
+    text = "nothing to see here"
+    assert Redactor(known_secrets=[ENV_KEY]).scrub(text) is text
+
+
+# -- argv and the environment ------------------------------------------------------------------
+
+
+def test_argv_flag_values_env_words_urls_and_json_are_redacted() -> None:
+    settings = json.dumps({"env": {"ANTHROPIC_API_KEY": ENV_KEY, "DEBUG": "1"}})
+    argv = [
+        "--api-key",
+        ARGV_KEY,
+        f"--token={ARGV_KEY}",
+        "--password",
+        "hunter2hunter2",
+        "--max-tokens",
+        "4096",
+        f"OPENAI_API_KEY={ARGV_KEY}",
+        "PATH=/usr/bin",
+        "-H",
+        f"Authorization: Bearer {HEADER_KEY}",
+        f"https://h/p?key={QUERY_KEY}",
+        "--settings",
+        settings,
+        "-p",
+        "fix the bug",
+    ]
+    k = "[REDACTED:c50f097c]"
+    assert Redactor().redact_argv(argv) == [
+        "--api-key",
+        k,
+        f"--token={k}",
+        "--password",
+        marker("hunter2hunter2"),
+        "--max-tokens",
+        "4096",
+        f"OPENAI_API_KEY={k}",
+        "PATH=/usr/bin",
+        "-H",
+        "Authorization: Bearer [REDACTED:e4a2e54f]",
+        "https://h/p?key=[REDACTED:860a08ad]",
+        "--settings",
+        '{"env":{"ANTHROPIC_API_KEY":"[REDACTED:94bdcdb6]","DEBUG":"1"}}',
+        "-p",
+        "fix the bug",
+    ]
+
+
+def test_a_secret_flag_followed_by_another_flag_does_not_swallow_it() -> None:
+    assert Redactor().redact_argv(["--token", "--verbose", "x"]) == ["--token", "--verbose", "x"]
+
+
+def test_secrets_from_env_picks_secret_names_of_8_characters_or_more() -> None:
+    env = {
+        "ANTHROPIC_API_KEY": ENV_KEY,
+        "OPENAI_API_KEY": "sk-proj-0123456789",
+        "GH_TOKEN": "ghp_0123456789",
+        "AWS_SECRET_ACCESS_KEY": "aws/secret+0123",
+        "ANTHROPIC_AUTH_TOKEN": "auth-token-0123",
+        "DB_PASSWORD": "hunter2hunter2",
+        "SHORT_TOKEN": "1234567",
+        "SSH_AUTH_SOCK": "agent.12345678",
+        "TOKENIZERS_PARALLELISM": "false-but-long",
+        "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "3200000000",
+        "GIT_AUTHOR_NAME": "Ada Lovelace",
+        "PWD": "projects/claude-tap",
+        "GOOGLE_APPLICATION_CREDENTIALS": "/home/me/key.json",
+        "HOME": "/home/me",
+    }
+    assert secrets_from_env(env) == [
+        ENV_KEY,
+        "sk-proj-0123456789",
+        "ghp_0123456789",
+        "aws/secret+0123",
+        "auth-token-0123",
+        "hunter2hunter2",
+    ]
+
+
+# -- logging -----------------------------------------------------------------------------------
+
+
+def test_scrub_filter_keeps_secrets_out_of_messages_args_and_tracebacks() -> None:
+    redactor = Redactor(known_secrets=[ENV_KEY])
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ScrubFilter(redactor))
+    logger = logging.getLogger("test_redact.scrub_filter")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("upstream refused key %s", ENV_KEY)
+        try:
+            raise ValueError(f"bad key {ENV_KEY}")
+        except ValueError:
+            logger.exception("request failed")
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert ENV_KEY not in output
+    assert "upstream refused key [REDACTED:94bdcdb6]" in output
+    assert "ValueError: bad key [REDACTED:94bdcdb6]" in output

@@ -1,0 +1,271 @@
+"""store/writer.py: records reach the file in order, redacted; recording failures never stop anything."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import string
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from claude_tap.capture.exchange import Exchange
+from claude_tap.capture.redact import Redactor
+from claude_tap.store.reader import ReadReport, read_records
+from claude_tap.store.writer import TraceWriter, exchange_id
+from tests.unit.writer_child import SESSION, build_simple_record, make_exchange
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SECRET = "sk-ant-api03-writer-secret-0001"
+ENV_SECRET = "env-secret-value-0002"
+
+
+def read_all(path: Path) -> tuple[list[dict], ReadReport]:
+    report = ReadReport()
+    return list(read_records(path, report)), report
+
+
+def test_exchange_ids_are_ex_and_six_digits() -> None:
+    assert exchange_id(7) == "ex-000007"
+    assert exchange_id(1234567) == "ex-1234567"
+
+
+def test_records_round_trip_in_order_between_session_and_end(tmp_path: Path) -> None:
+    path = tmp_path / "trace.jsonl.zst"
+    writer = TraceWriter(path, SESSION, Redactor(), build=build_simple_record)
+    for seq in (1, 2, 3):
+        assert writer.submit(make_exchange(seq, body=f'{{"n":{seq}}}'.encode()))
+    transcript = {"type": "transcript", "source": "cursor", "at": "2025-03-01T10:00:09Z", "entry": {"t": 1}}
+    assert writer.submit_record(transcript)
+    stats = writer.close(exit_code=3)
+
+    records, report = read_all(path)
+    assert [r["type"] for r in records] == [
+        "session",
+        "exchange",
+        "exchange",
+        "exchange",
+        "transcript",
+        "end",
+    ]
+    assert records[0] == SESSION
+    assert [r["id"] for r in records[1:4]] == ["ex-000001", "ex-000002", "ex-000003"]
+    assert records[2]["request"]["body_text"] == '{"n":2}'
+    assert records[2]["ttfb_ms"] == 200.0
+    assert records[4] == transcript
+    end = records[5]
+    assert {k: end[k] for k in ("exit_code", "exchanges", "dropped", "failed")} == {
+        "exit_code": 3,
+        "exchanges": 3,
+        "dropped": 0,
+        "failed": 0,
+    }
+    assert (stats.written, stats.dropped, stats.failed, stats.errors) == (4, 0, 0, [])
+    assert report.truncated is False and report.skipped == 0
+
+
+def test_the_file_is_one_finished_zstd_frame_of_compact_json_lines(tmp_path: Path) -> None:
+    path = tmp_path / "trace.jsonl.zst"
+    writer = TraceWriter(path, SESSION, Redactor(), build=build_simple_record)
+    writer.submit(make_exchange(1, body='{"text":"caf\u00e9"}'.encode()))
+    writer.close(0)
+    with open(path, "rb") as file:
+        text = zstandard.ZstdDecompressor().stream_reader(file).read().decode("utf-8")
+    lines = text.split("\n")
+    assert lines[-1] == ""  # every record ends with a newline
+    assert lines[0].startswith('{"type":"session","format_version":1,')
+    assert '"body_text":"{\\"text\\":\\"café\\"}"' in lines[1]  # not ASCII-escaped
+
+
+def test_repeated_conversation_text_is_stored_about_once(tmp_path: Path) -> None:
+    # 20 requests repeating the same 200 KB of incompressible text: flushing after each record must
+    # keep zstd's window, so later records cost little more than a reference.
+    rng = random.Random(7)
+    context = "".join(rng.choices(string.ascii_letters + string.digits, k=200_000))
+    path = tmp_path / "trace.jsonl.zst"
+    writer = TraceWriter(path, SESSION, Redactor(), build=build_simple_record)
+    for seq in range(1, 21):
+        writer.submit(make_exchange(seq, body=f"{context} turn {seq}".encode()))
+    writer.close(0)
+    assert path.stat().st_size < 2 * 200_000 * 3 // 4  # raw text is 4 MB; one copy alone ~150 KB
+    records, _ = read_all(path)
+    assert records[20]["request"]["body_text"] == f"{context} turn 20"
+
+
+def test_a_full_queue_drops_without_blocking(tmp_path: Path) -> None:
+    entered = threading.Event()
+    release = threading.Event()
+
+    def slow_build(exchange: Exchange, record_id: str) -> dict:
+        entered.set()
+        release.wait(10)
+        return build_simple_record(exchange, record_id)
+
+    writer = TraceWriter(tmp_path / "t.zst", SESSION, Redactor(), build=slow_build, queue_size=1)
+    try:
+        assert writer.submit(make_exchange(1))
+        assert entered.wait(5)  # the thread holds exchange 1
+        assert writer.submit(make_exchange(2))  # fills the one slot
+        started = time.monotonic()
+        assert writer.submit(make_exchange(3)) is False
+        assert writer.submit(make_exchange(4)) is False
+        assert time.monotonic() - started < 0.05
+        assert writer.stats.dropped == 2
+    finally:
+        release.set()
+    stats = writer.close(0)
+    assert (stats.written, stats.dropped) == (2, 2)
+    records, _ = read_all(tmp_path / "t.zst")
+    assert [r.get("id") for r in records[1:3]] == ["ex-000001", "ex-000002"]
+    assert records[-1]["dropped"] == 2
+
+
+def test_a_record_that_fails_to_build_is_counted_and_the_rest_are_written(tmp_path: Path) -> None:
+    def picky_build(exchange: Exchange, record_id: str) -> dict:
+        if exchange.seq == 2:
+            raise KeyError("content-type")
+        return build_simple_record(exchange, record_id)
+
+    writer = TraceWriter(tmp_path / "t.zst", SESSION, Redactor(), build=picky_build)
+    for seq in (1, 2, 3):
+        writer.submit(make_exchange(seq))
+    stats = writer.close(0)
+    assert (stats.written, stats.failed) == (2, 1)
+    assert stats.errors == ["ex-000002: building the record failed: KeyError: 'content-type'"]
+    records, _ = read_all(tmp_path / "t.zst")
+    assert [r.get("id") for r in records[1:-1]] == ["ex-000001", "ex-000003"]
+    assert records[-1]["failed"] == 1
+
+
+def test_a_record_that_cannot_be_serialized_is_counted(tmp_path: Path) -> None:
+    writer = TraceWriter(tmp_path / "t.zst", SESSION, Redactor())
+    writer.submit_record({"type": "transcript", "entry": {1, 2}})
+    writer.submit_record({"type": "transcript", "entry": "fine"})
+    stats = writer.close(0)
+    assert (stats.written, stats.failed) == (1, 1)
+    assert stats.errors[0].startswith("transcript: serializing the record failed: TypeError")
+
+
+def test_a_directory_where_the_file_should_be_counts_failures_and_raises_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "trace.jsonl.zst"
+    path.mkdir()
+    writer = TraceWriter(path, SESSION, Redactor(), build=build_simple_record)
+    assert writer.submit(make_exchange(1))
+    stats = writer.close(0)
+    assert (stats.written, stats.failed) == (0, 3)  # session, exchange, end
+    assert stats.errors[0].startswith(f"abc123: not written: cannot open {path}: Is a directory")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_counts_failures_and_keeps_draining() -> None:
+    writer = TraceWriter(Path("/dev/full"), SESSION, Redactor(), build=build_simple_record)
+    for seq in (1, 2, 3):
+        assert writer.submit(make_exchange(seq))
+    stats = writer.close(0)
+    assert (stats.written, stats.failed) == (0, 5)
+    assert "No space left on device" in stats.errors[0]
+
+
+def test_a_killed_writer_leaves_a_trace_readable_to_the_last_record(tmp_path: Path) -> None:
+    path = tmp_path / "trace.jsonl.zst"
+    with subprocess.Popen(
+        [sys.executable, "-m", "tests.unit.writer_child", str(path), "25"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as child:
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "written 25"
+        finally:
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait(10)
+    assert child.returncode == -signal.SIGKILL
+
+    records, report = read_all(path)
+    assert [r["type"] for r in records] == ["session"] + ["exchange"] * 25
+    assert records[25]["request"]["body_text"] == '{"turn":25}'
+    assert report.truncated is True
+    assert report.skipped == 0
+
+
+def test_secrets_never_reach_the_file_or_the_live_viewer(tmp_path: Path) -> None:
+    shown: list[dict] = []
+    path = tmp_path / "trace.jsonl.zst"
+    session = {**SESSION, "argv": ["--api-key", SECRET, "-p", "hi"]}
+    writer = TraceWriter(
+        path, session, Redactor([ENV_SECRET]), build=build_simple_record, on_record=shown.append
+    )
+    writer.submit(
+        make_exchange(
+            1,
+            body=f'{{"prompt":"my env key is {ENV_SECRET}"}}'.encode(),
+            headers=(("x-api-key", SECRET),),
+        )
+    )
+    writer.submit_record({"type": "transcript", "source": "cursor", "entry": {"text": f"echo {SECRET}"}})
+    writer.close(0)
+
+    with open(path, "rb") as file:
+        raw = zstandard.ZstdDecompressor().stream_reader(file).read()
+    for secret in (SECRET, ENV_SECRET):
+        assert secret.encode() not in raw
+        assert secret not in json.dumps(shown)
+    records, _ = read_all(path)
+    assert records[0]["argv"] == ["--api-key", "[REDACTED:f7f1aa94]", "-p", "hi"]
+    assert records[1]["request"]["headers"]["x-api-key"] == "[REDACTED:f7f1aa94]"
+    assert records[2]["entry"] == {"text": "echo [REDACTED:f7f1aa94]"}
+    assert shown == records  # the viewer sees exactly what was stored
+
+
+def test_a_failing_live_viewer_is_counted_and_recording_goes_on(tmp_path: Path) -> None:
+    def broken_viewer(record: dict) -> None:
+        raise RuntimeError("socket closed")
+
+    writer = TraceWriter(
+        tmp_path / "t.zst", SESSION, Redactor(), build=build_simple_record, on_record=broken_viewer
+    )
+    writer.submit(make_exchange(1))
+    stats = writer.close(0)
+    assert (stats.written, stats.failed, stats.on_record_errors) == (1, 0, 3)  # session, exchange, end
+    records, _ = read_all(tmp_path / "t.zst")
+    assert [r["type"] for r in records] == ["session", "exchange", "end"]
+
+
+def test_close_is_idempotent_and_later_submits_are_dropped(tmp_path: Path) -> None:
+    writer = TraceWriter(tmp_path / "t.zst", SESSION, Redactor(), build=build_simple_record)
+    writer.submit(make_exchange(1))
+    first = writer.close(0)
+    assert writer.close(1) == first
+    assert writer.submit(make_exchange(2)) is False
+    assert writer.submit_record({"type": "transcript"}) is False
+    records, _ = read_all(tmp_path / "t.zst")
+    assert [r["type"] for r in records] == ["session", "exchange", "end"]
+    assert records[-1]["exit_code"] == 0
+
+
+def test_a_lone_surrogate_is_written_as_a_json_escape(tmp_path: Path) -> None:
+    writer = TraceWriter(tmp_path / "t.zst", SESSION, Redactor())
+    writer.submit_record({"type": "transcript", "entry": "half \ud83d of an emoji"})
+    stats = writer.close(0)
+    assert stats.failed == 0
+    records, _ = read_all(tmp_path / "t.zst")
+    assert records[1]["entry"] == "half \ud83d of an emoji"
+
+
+def test_the_default_builder_is_capture_record(tmp_path: Path) -> None:
+    record_module = pytest.importorskip("claude_tap.capture.record")
+    writer = TraceWriter(tmp_path / "t.zst", SESSION, Redactor())
+    exchange = make_exchange(1)
+    writer.submit(exchange)
+    writer.close(0)
+    records, _ = read_all(tmp_path / "t.zst")
+    expected = Redactor().redact_record(dict(record_module.build_record(make_exchange(1), "ex-000001")))
+    assert records[1] == json.loads(json.dumps(expected))
