@@ -1,0 +1,32 @@
+"""The supported agent CLIs, one `ClientConfig` each, written out by hand.
+
+The order is the order people see in help text and error messages. Adding a client means adding its
+module, its entry here, its tests and its docs; nothing in the proxy changes.
+
+This module knows nothing about processes, sockets or the proxy.
+"""
+
+from __future__ import annotations
+
+from claude_tap.clients.base import ClientConfig
+from claude_tap.clients.claude import CLAUDE
+from claude_tap.clients.codex import CODEX
+
+CLIENT_CONFIGS: dict[str, ClientConfig] = {
+    "claude": CLAUDE,
+    "codex": CODEX,
+}
+
+DEFAULT_CLIENT = "claude"
+
+
+def get_client(name: str) -> ClientConfig:
+    """The client called `name`; ValueError naming the valid choices when there is none."""
+    try:
+        return CLIENT_CONFIGS[name]
+    except KeyError:
+        choices = ", ".join(CLIENT_CONFIGS)
+        raise ValueError(f"unknown client {name!r}; choose one of: {choices}") from None
+
+
+__all__ = ["CLIENT_CONFIGS", "DEFAULT_CLIENT", "ClientConfig", "get_client"]

@@ -1,0 +1,86 @@
+"""The client registry, the ClientConfig value, and the error bodies in each API's dialect."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from claude_tap.clients import CLIENT_CONFIGS, DEFAULT_CLIENT, get_client
+from claude_tap.clients.base import error_body
+
+
+def test_registry_lists_the_clients_in_order_under_their_own_names() -> None:
+    assert list(CLIENT_CONFIGS) == ["claude", "codex"]
+    assert all(config.name == name for name, config in CLIENT_CONFIGS.items())
+    assert DEFAULT_CLIENT == "claude"
+
+
+def test_get_client_returns_the_config() -> None:
+    assert get_client("codex") is CLIENT_CONFIGS["codex"]
+
+
+def test_get_client_names_the_valid_choices_for_an_unknown_name() -> None:
+    with pytest.raises(ValueError, match=r"^unknown client 'claud'; choose one of: claude, codex$"):
+        get_client("claud")
+
+
+# spec: "Default Proxy Mode by Client"
+@pytest.mark.parametrize(("name", "mode"), [("claude", "reverse"), ("codex", "reverse")])
+def test_default_proxy_mode_matches_the_spec(name: str, mode: str) -> None:
+    assert get_client(name).default_proxy_mode == mode
+
+
+@pytest.mark.parametrize("config", CLIENT_CONFIGS.values(), ids=list(CLIENT_CONFIGS))
+def test_every_config_is_complete(config) -> None:  # type: ignore[no-untyped-def]
+    assert config.executable and config.display_name
+    assert "\n" not in config.install_hint and config.install_hint
+    assert config.default_target.startswith("https://")
+    assert config.base_url_env and config.intercept_hosts
+    assert config.error_style in ("anthropic", "openai", "gemini")
+
+
+def test_configs_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        get_client("claude").executable = "other"  # type: ignore[misc]
+
+
+# --- error bodies --------------------------------------------------------------------------------------
+
+
+def test_anthropic_error_body() -> None:
+    body, content_type = error_body("anthropic", 502, "upstream unreachable")
+    assert content_type == "application/json"
+    assert json.loads(body) == {
+        "type": "error",
+        "error": {"type": "api_error", "message": "upstream unreachable"},
+    }
+
+
+def test_anthropic_error_type_follows_the_status() -> None:
+    body, _ = error_body("anthropic", 429, "slow down")
+    assert json.loads(body)["error"]["type"] == "rate_limit_error"
+
+
+def test_openai_error_body() -> None:
+    body, content_type = error_body("openai", 502, "upstream unreachable")
+    assert content_type == "application/json"
+    assert json.loads(body) == {
+        "error": {"message": "upstream unreachable", "type": "server_error", "code": "claude_tap_proxy_error"}
+    }
+    assert json.loads(error_body("openai", 400, "bad")[0])["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize(
+    ("status", "rpc"), [(502, "UNAVAILABLE"), (504, "DEADLINE_EXCEEDED"), (599, "INTERNAL")]
+)
+def test_gemini_error_body(status: int, rpc: str) -> None:
+    body, content_type = error_body("gemini", status, "upstream unreachable")
+    assert content_type == "application/json"
+    assert json.loads(body) == {"error": {"code": status, "message": "upstream unreachable", "status": rpc}}
+
+
+def test_error_message_is_escaped_as_json() -> None:
+    body, _ = error_body("anthropic", 500, 'a "quoted"\nline')
+    assert json.loads(body)["error"]["message"] == 'a "quoted"\nline'
