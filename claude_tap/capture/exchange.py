@@ -12,13 +12,13 @@ This module knows nothing about sockets, clients, API formats or the trace file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 Headers = tuple[tuple[str, str], ...]
 
 
-class Transport(str, Enum):
+class Transport(StrEnum):
     HTTP = "http"
     SSE = "sse"
     WEBSOCKET = "websocket"

@@ -1,0 +1,78 @@
+"""Per-API knowledge of streamed responses: which API a stream is, and the object it adds up to.
+
+`REASSEMBLERS` maps an API name (the `Api` names of normalize/model.py) to a pure function from
+stream events to the final response object that API returns without streaming. `detect_api`
+recognises the API from the event payloads, with the request path as a hint when they say
+nothing; `reassemble` does both and never raises: unreadable events are skipped and listed under
+`common.NOTES_KEY` in the result.
+
+Knows nothing about HTTP, sockets, clients or the trace file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from claude_tap.capture.formats import anthropic, chat_completions, gemini, openai_responses
+from claude_tap.capture.formats.common import SHAPE_ERRORS, EventLike, read_event
+from claude_tap.capture.records import JsonValue
+
+Reassembler = Callable[[Iterable[EventLike]], dict[str, JsonValue]]
+
+REASSEMBLERS: dict[str, Reassembler] = {
+    anthropic.API: anthropic.reassemble,
+    openai_responses.API: openai_responses.reassemble,
+    chat_completions.API: chat_completions.reassemble,
+    gemini.API: gemini.reassemble,
+}
+
+# Checked in this order on each event; the first event any of them claims decides the API.
+# chat_completions comes last: its test (a `choices` list) is the loosest.
+_PAYLOAD_TESTS: tuple[tuple[str, Callable[[str, JsonValue], bool]], ...] = (
+    (anthropic.API, anthropic.looks_like),
+    (openai_responses.API, openai_responses.looks_like),
+    (gemini.API, gemini.looks_like),
+    (chat_completions.API, chat_completions.looks_like),
+)
+
+# For streams whose events name no API (only an error, only `[DONE]`): the path decides.
+_PATH_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (chat_completions.API, re.compile(r"/chat/completions/?$")),
+    (openai_responses.API, re.compile(r"/responses/?$")),
+    (anthropic.API, re.compile(r"/messages/?$")),
+    (gemini.API, re.compile(r":(stream)?generatecontent$", re.IGNORECASE)),
+)
+
+
+def detect_api(path: str, events: Iterable[EventLike]) -> str | None:
+    """The API these events come from, or None when no event can be read or none is recognised
+    and the path names no API either."""
+    any_readable = False
+    for event in events:
+        try:
+            name, payload = read_event(event)
+        except SHAPE_ERRORS:
+            continue
+        any_readable = True
+        for api, looks_like in _PAYLOAD_TESTS:
+            if looks_like(name, payload):
+                return api
+    return _api_from_path(path) if any_readable else None
+
+
+def _api_from_path(path: str) -> str | None:
+    bare = path.split("?", 1)[0]
+    for api, pattern in _PATH_HINTS:
+        if pattern.search(bare):
+            return api
+    return None
+
+
+def reassemble(path: str, events: Iterable[EventLike]) -> dict[str, JsonValue] | None:
+    """The final response object, or None when the API is unknown."""
+    events = list(events)
+    api = detect_api(path, events)
+    if api is None:
+        return None
+    return REASSEMBLERS[api](events)

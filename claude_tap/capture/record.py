@@ -1,0 +1,173 @@
+"""Exchange -> trace record: the one place where recorded bytes are interpreted.
+
+Runs off the proxy's hot path (in the writer thread). Content-decodes bodies, parses event streams
+chunk by chunk (so each event carries the arrival offset of the chunk that completed it), reassembles
+known APIs and shapes everything as capture/records.py says. Never raises on garbage bytes: what
+cannot be decoded is kept raw and the reason is written beside it.
+
+No redaction here: capture/redact.py is applied to the record afterwards. Knows nothing about
+sockets, clocks, clients or the trace file.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from claude_tap.capture import formats
+from claude_tap.capture.bodies import ContentDecodingError, body_fields, header_value, make_decoder
+from claude_tap.capture.exchange import Exchange, Headers, Transport, WebSocketMessage
+from claude_tap.capture.records import (
+    ExchangeRecord,
+    JsonValue,
+    RequestPart,
+    ResponsePart,
+    SseEventRecord,
+    WsEventRecord,
+)
+from claude_tap.capture.sse import SseEvent, SseLineTooLong, SseParser
+
+
+def build_record(exchange: Exchange, exchange_id: str) -> ExchangeRecord:
+    request = exchange.request
+    upstream_url = request.upstream_url if request is not None else ""
+    return {
+        "type": "exchange",
+        "id": exchange_id,
+        "seq": exchange.seq,
+        "transport": exchange.transport.value,
+        "started_at": datetime.fromtimestamp(exchange.started_wall, UTC).isoformat(timespec="milliseconds"),
+        "ttfb_ms": exchange.offset_ms(exchange.response.at) if exchange.response is not None else None,
+        "duration_ms": exchange.offset_ms(exchange.finished_at) if exchange.finished_at is not None else None,
+        "request": _request_part(exchange),
+        "response": _response_part(exchange),
+        "upstream": upstream_base(upstream_url),
+        "error": exchange.failure.reason if exchange.failure is not None else None,
+    }
+
+
+def headers_dict(headers: Headers) -> dict[str, str]:
+    """Lower-case names; a repeated header's values joined with ", " in the order they came."""
+    joined: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        joined[key] = f"{joined[key]}, {value}" if key in joined else value
+    return joined
+
+
+def upstream_base(url: str) -> str:
+    """scheme://host[:port] of a URL (user info dropped: it may hold credentials); "" if none."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # "http://[::1", "http://host:99999"
+        return ""
+    if not parts.scheme or not parts.hostname:
+        return ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _request_part(exchange: Exchange) -> RequestPart:
+    request = exchange.request
+    if request is None:  # failed before the request was even read
+        return {"method": "", "url": "", "path": "", "headers": {}, "body_bytes": 0}
+    body = b"".join(chunk.data for chunk in exchange.request_chunks)
+    part: RequestPart = {
+        "method": request.method,
+        "url": request.upstream_url,
+        "path": request.path,
+        "headers": headers_dict(request.headers),
+        "body_bytes": len(body),
+    }
+    part.update(body_fields(body, request.headers))  # type: ignore[typeddict-item]
+    return part
+
+
+def _response_part(exchange: Exchange) -> ResponsePart:
+    response = exchange.response
+    headers: Headers = response.headers if response is not None else ()
+    part: ResponsePart = {
+        "status": response.status if response is not None else None,
+        "headers": headers_dict(headers),
+        "body_bytes": sum(len(chunk.data) for chunk in exchange.response_chunks),
+        "complete": exchange.failure is None and exchange.finished_at is not None,
+    }
+    if exchange.transport is Transport.WEBSOCKET:
+        part["events"] = [_ws_event(exchange, message) for message in exchange.ws_messages]
+    elif exchange.transport is Transport.SSE:
+        part.update(_sse_fields(exchange, headers))  # type: ignore[typeddict-item]
+    else:
+        body = b"".join(chunk.data for chunk in exchange.response_chunks)
+        part.update(body_fields(body, headers))  # type: ignore[typeddict-item]
+    return part
+
+
+def _sse_fields(exchange: Exchange, headers: Headers) -> dict[str, JsonValue]:
+    """`events` with arrival offsets, and `body`: the reassembled object when the API is known.
+
+    A stream that would not content-decode or parse keeps the events read before the trouble, its
+    raw bytes in `body_b64` and the reason in `decode_error`, instead of a reassembled body."""
+    stamped, error = _parse_stream(exchange, headers)
+    fields: dict[str, JsonValue] = {"events": [_sse_event(offset_ms, event) for offset_ms, event in stamped]}
+    if error is not None:
+        raw = b"".join(chunk.data for chunk in exchange.response_chunks)
+        fields["body_b64"] = base64.b64encode(raw).decode("ascii")
+        fields["decode_error"] = error
+        return fields
+    path = exchange.request.path if exchange.request is not None else ""
+    body = formats.reassemble(path, [event for _, event in stamped])
+    if body is not None:
+        fields["body"] = body
+    return fields
+
+
+def _parse_stream(exchange: Exchange, headers: Headers) -> tuple[list[tuple[float, SseEvent]], str | None]:
+    """(offset_ms, event) pairs, each event stamped with the arrival of the chunk that completed it,
+    and the reason parsing stopped early (None when it did not).
+
+    The stream is content-decoded chunk by chunk, so a gzip event stream keeps its timing. Events
+    that only the end of the stream completes get the end's offset."""
+    chunks = exchange.response_chunks
+    end_at = exchange.finished_at if exchange.finished_at is not None else (chunks[-1].at if chunks else 0.0)
+    end_ms = exchange.offset_ms(end_at)
+    stamped: list[tuple[float, SseEvent]] = []
+    parser = SseParser()
+    error = None
+    try:
+        decoder = make_decoder(header_value(headers, "content-encoding"))
+        for chunk in chunks:
+            offset_ms = exchange.offset_ms(chunk.at)
+            stamped += [(offset_ms, event) for event in parser.feed(decoder.decode(chunk.data))]
+        stamped += [(end_ms, event) for event in parser.feed(decoder.flush())]
+    except (ContentDecodingError, SseLineTooLong) as exc:
+        error = str(exc)
+    # Whatever decoded before any trouble is still events; an event cut off by the end is kept too.
+    stamped += [(end_ms, event) for event in parser.close()]
+    return stamped, error
+
+
+def _sse_event(offset_ms: float, event: SseEvent) -> SseEventRecord:
+    record: SseEventRecord = {"offset_ms": offset_ms, "event": event.event, "data": event.data}
+    if event.id is not None:
+        record["id"] = event.id
+    if event.retry is not None:
+        record["retry"] = event.retry
+    if event.incomplete:
+        record["incomplete"] = True
+    return record
+
+
+def _ws_event(exchange: Exchange, message: WebSocketMessage) -> WsEventRecord:
+    data = (
+        message.data.decode("utf-8", errors="replace")
+        if message.kind == "text"
+        else base64.b64encode(message.data).decode("ascii")
+    )
+    return {
+        "offset_ms": exchange.offset_ms(message.at),
+        "direction": message.direction,
+        "kind": message.kind,
+        "data": data,
+    }
