@@ -26,7 +26,7 @@ from claude_tap.capture.redact import Redactor
 
 Record = dict[str, Any]
 
-SOURCE_FORMAT = "legacy"
+SOURCE_FORMAT = "legacy-jsonl"  # matches SessionInfo.source_format
 LEGACY_VERSION = "<=0.1.146"
 _CLIENT_SIDE = frozenset({"client", "send", "sent", "outgoing", "out", "up", "request", "c2s"})
 _SERVER_SIDE = frozenset({"server", "recv", "received", "incoming", "in", "down", "response", "s2c"})

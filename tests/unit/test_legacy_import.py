@@ -130,7 +130,7 @@ def test_a_legacy_http_line_becomes_a_session_and_an_exchange() -> None:
         "argv": [],
         "started_at": "2025-06-01T10:00:04.000+00:00",
         "id": session["id"],
-        "source_format": "legacy",
+        "source_format": "legacy-jsonl",
     }
     assert session["id"].startswith("legacy-") and len(session["id"]) == 13
     body = HTTP_LINE["request"]["body"]
