@@ -1,0 +1,144 @@
+"""A whole trace into SessionInfo and turns: in one go, or record by record for the live viewer.
+
+`normalize_records` reads every record, orders the turns by when they started (records are written
+when an exchange *completes*, so the file order is completion order), and numbers them.
+`SessionNormalizer.add` takes records as they are written (the live server) and returns the turns each
+one produced; since it cannot reorder turns it has already handed out, live indices follow completion
+order. A turn's `id` is the same either way: use it, not the index, to keep a selection across reloads.
+
+Never raises on a malformed record (turns.py turns it into a raw turn with an error note).
+This module knows record types and the session; the per-API work is in the format modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Literal
+
+from claude_tap.normalize.blocks import as_dict, as_str
+from claude_tap.normalize.conversation import ConversationLinker
+from claude_tap.normalize.model import JsonValue, SessionInfo, Turn, Usage
+from claude_tap.normalize.turns import turns_of_record
+from claude_tap.normalize.usage import add_usage, make_usage
+
+
+def _empty_info() -> SessionInfo:
+    return {
+        "client": None,
+        "mode": None,
+        "target": None,
+        "started_at": None,
+        "claude_tap_version": None,
+        "source_format": "claude-tap",
+    }
+
+
+class SessionNormalizer:
+    def __init__(self) -> None:
+        self.info: SessionInfo = _empty_info()
+        self.end: dict[str, JsonValue] | None = None  # the `end` record, once seen
+        self.turns: list[Turn] = []
+        self._linker = ConversationLinker()
+        self._records_seen = 0
+
+    def add(self, record: JsonValue, position: int | None = None) -> list[Turn]:
+        """The turns this record produced, indexed and linked ([] for session/end/unknown records).
+        `position` is the record's line in the trace (default: records are added in file order); it
+        names records that carry no id, so the names do not depend on the order turns are placed in."""
+        produced = self._turns_of(record, position)
+        for turn in produced:
+            self._place(turn, record)
+        return produced
+
+    def _turns_of(self, record: JsonValue, position: int | None) -> list[Turn]:
+        if position is None:
+            position = self._records_seen
+        self._records_seen += 1
+        kind = as_dict(record).get("type")
+        if kind == "session":
+            self._read_session(as_dict(record))
+            return []
+        if kind == "end":
+            self.end = as_dict(record)
+            return []
+        return turns_of_record(record, position)
+
+    def _place(self, turn: Turn, record: JsonValue) -> None:
+        turn["index"] = len(self.turns)
+        self._linker.link(turn, record)
+        self.turns.append(turn)
+
+    def _read_session(self, record: dict[str, JsonValue]) -> None:
+        self.info = {
+            "client": as_str(record.get("client")),
+            "mode": as_str(record.get("mode")),
+            "target": as_str(record.get("target")),
+            "started_at": as_str(record.get("started_at")),
+            "claude_tap_version": as_str(record.get("claude_tap_version")),
+            "source_format": _source_format(record),
+        }
+
+    def summary(self) -> dict[str, JsonValue]:
+        """Totals for the exit summary and the viewer header.
+
+        turns, errors (turns with an error, an HTTP status >= 400 or cut short), usage (summed, every
+        field zero when no turn reported usage), cost_usd (the priced turns), unpriced_turns (turns with
+        usage but an unknown model: cost_usd leaves them out), models (turns per model).
+        """
+        usage: Usage | None = None
+        cost = 0.0
+        unpriced = 0
+        models: dict[str, int] = {}
+        for turn in self.turns:
+            usage = add_usage(usage, turn["usage"])
+            if turn["cost_usd"] is not None:
+                cost += turn["cost_usd"]
+            elif turn["usage"] is not None:
+                unpriced += 1
+            if turn["model"]:
+                models[turn["model"]] = models.get(turn["model"], 0) + 1
+        return {
+            "turns": len(self.turns),
+            "errors": sum(1 for turn in self.turns if _is_failed(turn)),
+            "usage": usage or make_usage(input_tokens=0, output_tokens=0),
+            "cost_usd": round(cost, 10),
+            "unpriced_turns": unpriced,
+            "models": models,
+        }
+
+
+def _source_format(record: dict[str, JsonValue]) -> Literal["claude-tap", "legacy-jsonl"]:
+    # A reader importing a legacy JSONL trace says so in the session record it synthesizes.
+    return "legacy-jsonl" if record.get("source_format") == "legacy-jsonl" else "claude-tap"
+
+
+def _is_failed(turn: Turn) -> bool:
+    return turn["error"] is not None or (turn["status"] or 0) >= 400 or not turn["complete"]
+
+
+def normalize_records(records: Iterable[JsonValue]) -> tuple[SessionInfo, list[Turn]]:
+    """Every record of a trace; turns in order of start (a WebSocket's responses each at their own
+    start). Ties, and turns without a readable start time (which go last), keep their file order."""
+    normalizer = SessionNormalizer()
+    pending: list[tuple[datetime, int, int, Turn, JsonValue]] = []
+    for position, record in enumerate(records):
+        for k, turn in enumerate(normalizer._turns_of(record, position)):
+            pending.append((_parse_time(turn["timing"]["started_at"]), position, k, turn, record))
+    pending.sort(key=lambda item: item[:3])
+    for _, _, _, turn, record in pending:
+        normalizer._place(turn, record)
+    return normalizer.info, normalizer.turns
+
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def _parse_time(text: str | None) -> datetime:
+    if not text:
+        return _NEVER
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return _NEVER
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
