@@ -1,0 +1,193 @@
+"""The `claude-tap` command: parse the command line, pick what to do, turn errors into exit codes.
+
+    main(argv, env) -> exit code
+
+`Environment` is the world the command sees (streams, their TTY flags, environment variables, home,
+working directory), injected so tests run the whole CLI in-process. stdout belongs to the client: during
+a run claude-tap writes only to stderr. Only `--help`, `--version` and other output that is the answer
+to a command of ours (no client running) goes to stdout.
+
+Exit codes: the client's own (128+N when it died of signal N); 2 for a usage error (bad flag or value,
+a target we refuse), the codes in `claude_tap.launch.ExitCode` for our own failures.
+Tracebacks are shown only with --tap-debug.
+
+This module knows the flags (options.py) and which module does each job; it does no job itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from claude_tap.launch import ExitCode
+from claude_tap.options import PROG, Command, UsageError, help_text, parse_command, version_text
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """What a command reads from and writes to. `from_process()` gives the real one."""
+
+    stdin: TextIO
+    stdout: TextIO
+    stderr: TextIO
+    environ: Mapping[str, str]
+    home: Path
+    cwd: Path
+    stdin_isatty: bool = False
+    stdout_isatty: bool = False
+    stderr_isatty: bool = False
+
+    @classmethod
+    def from_process(cls) -> Environment:
+        return cls(
+            stdin=sys.stdin,
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            environ=dict(os.environ),
+            home=Path.home(),
+            cwd=Path.cwd(),
+            stdin_isatty=_isatty(sys.stdin),
+            stdout_isatty=_isatty(sys.stdout),
+            stderr_isatty=_isatty(sys.stderr),
+        )
+
+    def say(self, message: str) -> None:
+        """One line for the person at the keyboard, on stderr."""
+        print(message, file=self.stderr, flush=True)
+
+    @property
+    def can_open_browser(self) -> bool:
+        """False in CI and on a machine with no display, where a browser would hang or fail."""
+        if self.environ.get("CI"):
+            return False
+        if sys.platform in ("darwin", "win32"):
+            return True
+        return bool(self.environ.get("DISPLAY") or self.environ.get("WAYLAND_DISPLAY"))
+
+
+def _isatty(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False
+
+
+class CommandError(Exception):
+    """A command failed in a way we expected; the message says what happened and what to do."""
+
+    def __init__(self, message: str, exit_code: int = ExitCode.USAGE) -> None:
+        super().__init__(message)
+        self.exit_code = int(exit_code)
+
+
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    """Run the command line `argv` (default: sys.argv[1:]) and return the exit code."""
+    environment = env if env is not None else Environment.from_process()
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        command = parse_command(args, environment.environ)
+    except UsageError as error:
+        return usage_error(
+            environment, str(error), subcommand=args[0] if args and not args[0].startswith("-") else None
+        )
+    if command.wants_help:
+        environment.stdout.write(help_text(command.name))
+        return ExitCode.OK
+    if command.wants_version:
+        environment.stdout.write(version_text())
+        return ExitCode.OK
+    try:
+        return dispatch(command, environment)
+    except UsageError as error:
+        return usage_error(environment, str(error))
+    except CommandError as error:
+        environment.say(f"{PROG}: error: {error}")
+        return error.exit_code
+    except KeyboardInterrupt:
+        environment.say(f"{PROG}: interrupted")
+        return ExitCode.INTERRUPTED
+    except Exception as error:  # the last line of defence: a bug of ours, reported, not a raw traceback
+        if command.options.debug:
+            environment.stderr.write(traceback.format_exc())
+        environment.say(
+            f"{PROG}: internal error: {type(error).__name__}: {error}\n"
+            f"  This is a bug in claude-tap. Run again with --tap-debug for the traceback and report it."
+        )
+        return ExitCode.FAILURE
+
+
+def usage_error(environment: Environment, message: str, subcommand: str | None = None) -> int:
+    where = f"{PROG} {subcommand} --help" if subcommand in ("demo", "view", "export") else f"{PROG} --help"
+    environment.say(
+        f"{PROG}: error: {message}\n  See `{where}` for the flags and their CLAUDE_TAP_* variables."
+    )
+    return ExitCode.USAGE
+
+
+def dispatch(command: Command, environment: Environment) -> int:
+    """Do what `command` asks; each branch is one job, done by the module that owns it."""
+    from claude_tap import run
+
+    match command.name:
+        case "run":
+            return asyncio.run(run.run_client(command.options, environment))
+        case "demo":
+            return asyncio.run(run.run_demo(command.options, environment))
+        case "view":
+            return view(command, environment)
+        case "export":
+            return export(command, environment)
+        case "sessions" | "ca" | "doctor":
+            raise CommandError(f"`{PROG} {command.name}` is not available yet in this version.")
+        case _:
+            raise AssertionError(f"no handler for command {command.name!r}")
+
+
+def view(command: Command, environment: Environment) -> int:
+    trace = _existing_path(command.args["trace"], environment)
+    from claude_tap.viewer.live import serve_trace
+
+    options = command.options
+    try:
+        return serve_trace(
+            trace,
+            host=options.host,
+            port=options.port,
+            open_browser=not options.no_open and environment.can_open_browser,
+            stderr=environment.stderr,
+        )
+    except (OSError, ValueError) as error:
+        raise CommandError(f"cannot read {trace}: {error}", ExitCode.FAILURE) from error
+
+
+def export(command: Command, environment: Environment) -> int:
+    trace = _existing_path(command.args["trace"], environment)
+    from claude_tap.viewer.export import export_trace
+
+    out = environment.cwd / Path(str(command.args["output"])).expanduser()
+    fmt = command.args.get("format")
+    try:
+        written = export_trace(trace, out, str(fmt) if fmt else None)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    except OSError as error:
+        raise CommandError(f"cannot export {trace} to {out}: {error}", ExitCode.FAILURE) from error
+    environment.say(f"{PROG}: wrote {written}")
+    return ExitCode.OK
+
+
+def _existing_path(value: object, environment: Environment) -> Path:
+    path = environment.cwd / Path(str(value)).expanduser()
+    if not path.exists():
+        raise CommandError(f"no such trace: {path}. Session directories are under ~/.claude-tap/traces/.")
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())

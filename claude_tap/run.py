@@ -1,0 +1,463 @@
+"""One run of claude-tap, from parsed options to the exit summary.
+
+    plan  ->  session dir + proxy.log  ->  trace writer  ->  reverse proxy  ->  banner
+          ->  the child (or, with --tap-no-launch, wait for Ctrl+C)
+          ->  stop proxy, close trace, write trace.html, print the summary
+
+`plan_client_run` decides what to run and where requests go (client, mode, argv rewrite, target);
+`run_session` does the rest for any plan, so `claude-tap demo` is the same run with a built-in
+upstream and a scripted agent. claude-tap speaks on stderr only; the child owns stdout. The exit
+code is the child's; a failure to write the viewer is reported and never changes it.
+
+This module wires the others together and holds no protocol knowledge: the proxy moves bytes, the
+writer records, the client adapter knows the client, the viewer renders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import shlex
+import signal
+import sys
+import webbrowser
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from claude_tap import __version__
+from claude_tap.capture.records import FORMAT_VERSION, SessionRecord
+from claude_tap.capture.redact import Redactor, ScrubFilter, secrets_from_env
+from claude_tap.cli import CommandError
+from claude_tap.clients import get_client
+from claude_tap.clients.base import ClientConfig, ProxyMode, error_body
+from claude_tap.launch import ExitCode, LaunchError, run_child
+from claude_tap.options import PROG, TapOptions, is_loopback
+from claude_tap.proxy.reverse import ProxyConfig, ReverseProxy
+from claude_tap.proxy.upstream import build_upstream_url
+from claude_tap.store.paths import HTML_FILE, LOG_FILE, TRACE_FILE, SessionDirError, new_session_dir
+from claude_tap.store.writer import TraceWriter, WriterStats
+
+if TYPE_CHECKING:
+    from claude_tap.cli import Environment
+    from claude_tap.viewer.live import LiveServer
+
+log = logging.getLogger("claude_tap")
+
+# A request path per API dialect, only to show the URL rule in the banner (spec: "Verify log shows
+# correct upstream URL"). Keyed by the client's error_style, the one API fact a ClientConfig carries.
+EXAMPLE_PATHS = {
+    "anthropic": "/v1/messages",
+    "openai": "/v1/responses",
+    "gemini": "/v1beta/models/gemini-2.5-pro:streamGenerateContent",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one run records: which client, how, where its requests really go, what to launch."""
+
+    label: str  # the client's name in the session record and directory name
+    client: ClientConfig
+    mode: ProxyMode
+    target: str
+    target_source: str  # for the banner: "--tap-target", "ANTHROPIC_BASE_URL in ~/.claude/settings.json", ...
+    client_args: tuple[str, ...]
+    command: tuple[str, ...] | None = None  # launch exactly this (the demo agent) instead of the client
+    notes: tuple[str, ...] = ()  # things the user must see before the client starts
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    exit_code: int
+    session_dir: Path
+    html_path: Path | None  # None when the viewer could not be written
+
+
+@dataclass
+class Summary:
+    """The exit summary, counted from the records on disk."""
+
+    calls: int = 0
+    errors: int | None = 0  # None: unknown (the trace could not be read back)
+    tokens: dict[str, int] | None = field(
+        default_factory=lambda: dict.fromkeys(
+            ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0
+        )
+    )
+
+
+# --- planning ---
+
+
+def plan_client_run(options: TapOptions, environment: Environment) -> Plan:
+    client = get_client(options.client)
+    mode = options.proxy_mode or client.default_proxy_mode
+    if mode == "forward":
+        raise CommandError(forward_unavailable(client, explicit=options.proxy_mode is not None))
+    rewrite = client.rewrite_argv(options.client_args)
+    notes = [rewrite.note] if rewrite.note else []
+    if options.target is not None:
+        source = options.from_env.get("target", "--tap-target")
+        return Plan(client.name, client, mode, options.target, source, rewrite.argv, notes=tuple(notes))
+    detected = client.detect_target(environment.environ, environment.home, environment.cwd, rewrite.argv)
+    if detected.reverse_refusal is not None:
+        raise CommandError(detected.reverse_refusal)
+    notes.extend(detected.notes)
+    return Plan(client.name, client, mode, detected.url, detected.source, rewrite.argv, notes=tuple(notes))
+
+
+def forward_unavailable(client: ClientConfig, *, explicit: bool) -> str:
+    why = (
+        "--tap-proxy-mode forward"
+        if explicit
+        else f"{client.display_name} records through a forward proxy by default, and that"
+    )
+    return (
+        f"{why} is not available yet in claude-tap {__version__} (a later release adds it).\n"
+        f"  If {client.display_name} can use a base URL, run it with --tap-proxy-mode reverse "
+        f"(variables: {', '.join(client.base_url_env) or 'none'})."
+    )
+
+
+# --- one session ---
+
+
+async def run_client(options: TapOptions, environment: Environment) -> int:
+    plan = plan_client_run(options, environment)
+    result = await run_session(plan, options, environment)
+    return result.exit_code
+
+
+async def run_session(plan: Plan, options: TapOptions, environment: Environment) -> RunResult:
+    started = datetime.now().astimezone()
+    try:
+        session_dir = new_session_dir(options.output_dir, plan.label, started, environment.environ)
+    except SessionDirError as error:  # the fix is a flag or variable (the message names it): a usage error
+        raise CommandError(str(error), ExitCode.USAGE) from error
+    redactor = Redactor(secrets_from_env(environment.environ))
+    with proxy_log(session_dir / LOG_FILE, redactor, debug=options.debug, stderr=environment.stderr):
+        for note in plan.notes:
+            environment.say(f"{PROG}: note: {note}")
+            log.warning("%s", note)
+        if not is_loopback(options.host):
+            environment.say(host_warning(options.host))
+        exit_code, stats = await record(plan, options, environment, session_dir, started, redactor)
+        html_path = write_viewer(session_dir, environment)
+        print_summary(environment, session_dir, html_path, stats)
+    return RunResult(exit_code, session_dir, html_path)
+
+
+async def record(
+    plan: Plan,
+    options: TapOptions,
+    environment: Environment,
+    session_dir: Path,
+    started: datetime,
+    redactor: Redactor,
+) -> tuple[int, WriterStats]:
+    """Proxy, trace and child, from start to the last record. Returns (exit code, writer stats)."""
+    live = _live_server() if options.live else None
+    session = session_record(plan, session_dir, started, redactor)
+    writer = TraceWriter(
+        session_dir / TRACE_FILE, dict(session), redactor, on_record=live.publish_record if live else None
+    )
+    proxy = ReverseProxy(
+        ProxyConfig(
+            target=plan.target,
+            strip_path_prefix=plan.client.reverse_strip_path_prefix(plan.target),
+            host=options.host,
+            port=options.port,
+            error_body=functools.partial(error_body, plan.client.error_style),
+            connect_timeout_s=options.connect_timeout,
+            read_timeout_s=options.read_timeout,
+            env=environment.environ,
+        ),
+        writer,
+        log,
+    )
+    exit_code: int | None = None
+    try:
+        try:
+            proxy_url = await proxy.start()
+        except OSError as error:
+            raise CommandError(
+                f"cannot listen on {options.host}:{options.port}: {error.strerror or error}. "
+                "Choose another --tap-port (0 picks a free one) or --tap-host.",
+                ExitCode.FAILURE,
+            ) from error
+        print_banner(environment, plan, proxy_url, session_dir)
+        proxy_url = client_facing_url(proxy_url, options.host)
+        if live is not None:
+            await start_live(live, options, environment)
+        if options.no_launch:
+            exit_code = await serve_until_interrupted(plan, proxy_url, environment)
+        else:
+            exit_code = await launch(plan, proxy_url, environment)
+    finally:
+        await proxy.stop()
+        stats = await asyncio.to_thread(writer.close, exit_code)  # None in the end record: cut short
+        if live is not None:
+            await live.stop()
+    return exit_code, stats
+
+
+def session_record(plan: Plan, session_dir: Path, started: datetime, redactor: Redactor) -> SessionRecord:
+    argv = list(plan.command) if plan.command is not None else [plan.client.executable, *plan.client_args]
+    return {
+        "type": "session",
+        "format_version": FORMAT_VERSION,
+        "claude_tap_version": __version__,
+        "client": plan.label,
+        "mode": plan.mode,
+        "target": plan.target,
+        "argv": redactor.redact_argv(argv),
+        "started_at": started.isoformat(timespec="milliseconds"),
+        "id": session_dir.name,
+    }
+
+
+@contextlib.contextmanager
+def proxy_log(path: Path, redactor: Redactor, *, debug: bool, stderr: TextIO) -> Iterator[None]:
+    """Send claude-tap's log to proxy.log (and stderr with --tap-debug), secrets scrubbed, for one run."""
+    handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
+    if debug:
+        handlers.append(logging.StreamHandler(stderr))
+    for handler in handlers:
+        handler.addFilter(ScrubFilter(redactor))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+    previous_level = log.level
+    log.setLevel(logging.DEBUG if debug else logging.INFO)
+    try:
+        yield
+    finally:
+        log.setLevel(previous_level)
+        for handler in handlers:
+            log.removeHandler(handler)
+            handler.close()
+
+
+# --- the child, or no child ---
+
+
+async def launch(plan: Plan, proxy_url: str, environment: Environment) -> int:
+    env = plan.client.launch_env(environment.environ, proxy_url, plan.mode)
+    if plan.command is not None:
+        argv = list(plan.command)
+    else:
+        argv = plan.client.launch_argv(plan.client_args, proxy_url, plan.mode)
+    log.info("launching %s (its arguments, redacted, are in the session record)", argv[0])
+    try:
+        return await run_child(argv, env, log=log.info, install_hint=plan.client.install_hint)
+    except LaunchError as error:
+        raise CommandError(
+            f"{error}\n  Or start only the proxy with --tap-no-launch and run "
+            f"{plan.client.display_name} yourself.",
+            error.exit_code,
+        ) from error
+
+
+async def serve_until_interrupted(plan: Plan, proxy_url: str, environment: Environment) -> int:
+    """--tap-no-launch: say how to point the client at us, then record until Ctrl+C (or SIGTERM)."""
+    child_env = plan.client.launch_env(environment.environ, proxy_url, plan.mode)
+    setup = shell_lines_for(environment.environ, child_env)
+    lines = [
+        f"{PROG}: proxy only (--tap-no-launch). In another terminal:",
+        *(f"  {line}" for line in setup),
+        f"  {plan.client.executable}",
+        f"{PROG}: recording until Ctrl+C.",
+    ]
+    environment.say("\n".join(lines))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    environment.say(f"{PROG}: stopping")
+    return ExitCode.OK
+
+
+def shell_lines_for(current: Mapping[str, str], wanted: Mapping[str, str]) -> list[str]:
+    """The `export`/`unset` lines that turn the environment `current` into `wanted`."""
+    exports = [
+        f"export {name}={shlex.quote(value)}" for name, value in wanted.items() if current.get(name) != value
+    ]
+    unsets = [f"unset {name}" for name in current if name not in wanted]
+    return exports + unsets
+
+
+# --- what the user sees ---
+
+
+def print_banner(environment: Environment, plan: Plan, proxy_url: str, session_dir: Path) -> None:
+    strip = plan.client.reverse_strip_path_prefix(plan.target)
+    example = EXAMPLE_PATHS.get(plan.client.error_style, "/v1/messages")
+    rule = f"POST {example} -> {build_upstream_url(plan.target, example, strip)}"
+    if strip:
+        rule += f"  (strips {strip})"
+    lines = [
+        f"{PROG} {__version__}: recording {plan.label} through a {plan.mode} proxy",
+        f"  listening  {proxy_url}",
+        f"  target     {plan.target}  ({plan.target_source})",
+        f"  upstream   {rule}",
+        f"  trace      {session_dir}",
+    ]
+    environment.say("\n".join(lines))
+    for line in lines:
+        log.info("%s", line)
+
+
+def client_facing_url(proxy_url: str, host: str) -> str:
+    """The URL a local client should use: a wildcard bind (0.0.0.0, ::) is reached through loopback."""
+    wildcard = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "[::]": "[::1]"}
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    if host in wildcard:
+        return proxy_url.replace(f"//{shown}:", f"//{wildcard[host]}:", 1)
+    return proxy_url
+
+
+def host_warning(host: str) -> str:
+    return (
+        f"{PROG}: warning: listening on {host}, not loopback: anyone who can reach this machine can send "
+        "requests through the proxy with your credentials and read the answers. Use --tap-host 127.0.0.1 "
+        "unless you mean it."
+    )
+
+
+def _live_server() -> LiveServer:
+    from claude_tap.viewer.live import LiveServer
+
+    return LiveServer()
+
+
+async def start_live(live: LiveServer, options: TapOptions, environment: Environment) -> None:
+    await live.start()
+    environment.say(f"  live       {live.url}")
+    if not options.no_open and environment.can_open_browser:
+        await asyncio.to_thread(webbrowser.open, live.url)
+
+
+def write_viewer(session_dir: Path, environment: Environment) -> Path | None:
+    """Write trace.html from the trace on disk. A failure is reported and logged, never raised:
+    the trace is already safe, and the viewer can be made later with `claude-tap export`."""
+    html_path = session_dir / HTML_FILE
+    try:
+        from claude_tap.normalize.session import normalize_records
+        from claude_tap.store.reader import read_records
+        from claude_tap.viewer.html import write_html
+
+        info, turns = normalize_records(list(read_records(session_dir / TRACE_FILE)))
+        write_html(html_path, info, turns)
+    except Exception as error:  # the viewer is a by-product: its bug must not cost the user their exit code
+        log.exception("writing %s failed", html_path)
+        environment.say(
+            f"{PROG}: could not write the viewer ({type(error).__name__}: {error}); the trace is safe. "
+            f"Try: {PROG} export {session_dir / TRACE_FILE} -o trace.html"
+        )
+        return None
+    return html_path
+
+
+def summarize(trace_path: Path) -> Summary:
+    from claude_tap.normalize.usage import usage_of
+    from claude_tap.store.reader import read_records
+
+    calls = errors = 0
+    tokens = dict.fromkeys(("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0)
+    for record in read_records(trace_path):
+        if record.get("type") != "exchange":
+            continue
+        calls += 1
+        status = (record.get("response") or {}).get("status")
+        if record.get("error") or status is None or status >= 400:
+            errors += 1
+        usage = usage_of(record)
+        if usage is not None:
+            for key in tokens:
+                tokens[key] += int(usage[key])  # type: ignore[literal-required]
+    return Summary(calls, errors, tokens)
+
+
+def summary_lines(summary: Summary, stats: WriterStats) -> list[str]:
+    calls = f"{summary.calls} call{'s' if summary.calls != 1 else ''}"
+    if summary.errors is not None:
+        calls += f", {summary.errors} error{'s' if summary.errors != 1 else ''}"
+    if summary.tokens is not None:
+        t = summary.tokens
+        calls += (
+            f"; tokens: {t['input_tokens']:,} input, {t['output_tokens']:,} output, "
+            f"{t['cache_read_tokens']:,} cache read, {t['cache_write_tokens']:,} cache write"
+        )
+    lines = [f"{PROG}: {calls}"]
+    if stats.dropped or stats.failed:
+        lines.append(
+            f"{PROG}: warning: {stats.dropped} call(s) not recorded (queue full), {stats.failed} record(s) "
+            "failed to write" + (f": {stats.errors[0]}" if stats.errors else "")
+        )
+    return lines
+
+
+def print_summary(
+    environment: Environment, session_dir: Path, html_path: Path | None, stats: WriterStats
+) -> None:
+    trace_path = session_dir / TRACE_FILE
+    try:
+        summary = summarize(trace_path)
+    except Exception as error:  # reading back our own trace failed: say so, keep the exit code
+        log.exception("reading %s back failed", trace_path)
+        environment.say(f"{PROG}: could not read the trace back for the summary: {error}")
+        summary = Summary(calls=stats.written, errors=None, tokens=None)
+    lines = summary_lines(summary, stats)
+    lines.append(f"  trace   {trace_path}")
+    if html_path is not None:
+        lines.append(f"  viewer  {html_path}")
+    environment.say("\n".join(lines))
+    for line in lines:
+        log.info("%s", line)
+
+
+# --- the demo ---
+
+
+async def run_demo(options: TapOptions, environment: Environment) -> int:
+    """`claude-tap demo`: the scripted agent through the real proxy to the built-in upstream."""
+    from claude_tap.demo.upstream import DemoUpstream
+
+    upstream = DemoUpstream()
+    upstream_url = await upstream.start()
+    plan = Plan(
+        label="demo",
+        client=get_client("claude"),  # the agent gets ANTHROPIC_BASE_URL exactly as Claude Code would
+        mode="reverse",
+        target=upstream_url,
+        target_source="the built-in demo upstream, on loopback",
+        client_args=(),
+        command=(sys.executable, "-m", "claude_tap.demo.agent"),
+    )
+    environment.say(
+        f"{PROG} demo: a scripted agent fixes a bug, talking to a built-in model; no key, no network."
+    )
+    try:
+        result = await run_session(plan, options, environment)
+    finally:
+        await upstream.stop()
+    if result.html_path is not None:
+        open_viewer(result.html_path, options, environment)
+    return result.exit_code
+
+
+def open_viewer(html_path: Path, options: TapOptions, environment: Environment) -> None:
+    if options.no_open or not environment.can_open_browser:
+        environment.say(f"{PROG}: open {html_path.as_uri()} in a browser to see the session.")
+        return
+    environment.say(f"{PROG}: opening {html_path.as_uri()}")
+    webbrowser.open(html_path.as_uri())
