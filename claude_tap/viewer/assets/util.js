@@ -1,0 +1,150 @@
+/* util.js: building DOM from text (never from HTML), number and time formats, translation.
+
+Every string that comes from a trace reaches the page through h() / el.append(string) /
+textContent, which create text nodes. Nothing in the viewer assigns innerHTML. */
+
+function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  if (props) {
+    for (const key of Object.keys(props)) {
+      const value = props[key];
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") el.className = value;
+      else if (key === "text") el.textContent = value;
+      else if (key === "dataset") Object.assign(el.dataset, value);
+      else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+      else el.setAttribute(key, value === true ? "" : String(value));
+    }
+  }
+  appendAll(el, children);
+  return el;
+}
+
+function appendAll(el, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) appendAll(el, child);
+    else el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+/* -- formats ---------------------------------------------------------------------------------- */
+
+function fmtInt(n) {
+  return n === null || n === undefined ? "—" : Math.round(n).toLocaleString("en-US");
+}
+
+function fmtTokens(n) {
+  if (n === null || n === undefined) return "—";
+  if (n < 1000) return String(n);
+  if (n < 1e6) return (n / 1000).toFixed(n < 10000 ? 1 : 0) + "k";
+  return (n / 1e6).toFixed(n < 1e7 ? 2 : 1) + "M";
+}
+
+function fmtCost(usd) {
+  if (usd === null || usd === undefined) return "—";
+  if (usd === 0) return "$0";
+  if (usd < 0.01) return "$" + usd.toFixed(4);
+  if (usd < 100) return "$" + usd.toFixed(usd < 1 ? 3 : 2);
+  return "$" + Math.round(usd).toLocaleString("en-US");
+}
+
+function fmtMs(ms) {
+  if (ms === null || ms === undefined) return "—";
+  if (ms < 1000) return Math.round(ms) + " ms";
+  if (ms < 60000) return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + " s";
+  const s = Math.round(ms / 1000);
+  return Math.floor(s / 60) + "m " + String(s % 60).padStart(2, "0") + "s";
+}
+
+function fmtBytes(n) {
+  if (n < 1024) return n + " B";
+  if (n < 1024 * 1024) return (n / 1024).toFixed(1) + " KB";
+  return (n / 1024 / 1024).toFixed(1) + " MB";
+}
+
+function fmtClock(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (isNaN(date.getTime())) return String(iso);
+  return date.toLocaleTimeString("en-GB", { hour12: false });
+}
+
+function fmtDateTime(iso) {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  if (isNaN(date.getTime())) return String(iso);
+  const day = date.toLocaleDateString("en-CA");
+  return day + " " + date.toLocaleTimeString("en-GB", { hour12: false });
+}
+
+function turnLabel(index) {
+  // People count from 1 (as the Markdown export does); data-turn and #turn= keep the 0-based index.
+  return "#" + (index + 1);
+}
+
+function prettyJson(value) {
+  if (value === undefined) return "";
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value, null, 2);
+  } catch (err) {
+    return String(value);
+  }
+}
+
+function clip(text, max) {
+  return text.length > max ? text.slice(0, max - 1) + "…" : text;
+}
+
+/* -- translation ------------------------------------------------------------------------------ */
+
+const I18N = { strings: { en: {} }, lang: "en" };
+
+function t(key, vars) {
+  const table = I18N.strings[I18N.lang] || {};
+  let text = table[key] !== undefined ? table[key] : I18N.strings.en[key];
+  if (text === undefined) text = key;
+  if (vars) text = text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+  return text;
+}
+
+function plural(n, one, many) {
+  return t(n === 1 ? one : many, { n: fmtInt(n) });
+}
+
+/* -- small browser helpers -------------------------------------------------------------------- */
+
+function storageGet(key) {
+  try {
+    return window.localStorage.getItem("claude-tap." + key);
+  } catch (err) {
+    return null; // storage can be off (privacy settings, some file:// setups)
+  }
+}
+
+function storageSet(key, value) {
+  try {
+    window.localStorage.setItem("claude-tap." + key, value);
+  } catch (err) {
+    /* not remembered: fine */
+  }
+}
+
+function flash(el) {
+  el.classList.remove("flash");
+  void el.offsetWidth; // restart the animation when the same element flashes twice
+  el.classList.add("flash");
+}
+
+function colorIndex(text, buckets) {
+  let hash = 0;
+  for (let i = 0; i < text.length; i++) hash = (hash * 31 + text.charCodeAt(i)) | 0;
+  return Math.abs(hash) % buckets;
+}
