@@ -37,6 +37,7 @@ from claude_tap.clients import get_client
 from claude_tap.clients.base import ClientConfig, ProxyMode, error_body
 from claude_tap.launch import ExitCode, LaunchError, run_child
 from claude_tap.options import PROG, TapOptions, is_loopback
+from claude_tap.proxy.handoff import DeferredSink
 from claude_tap.proxy.reverse import ProxyConfig, ReverseProxy
 from claude_tap.proxy.upstream import build_upstream_url
 from claude_tap.store.paths import HTML_FILE, LOG_FILE, TRACE_FILE, SessionDirError, new_session_dir
@@ -166,6 +167,7 @@ async def record(
     writer = TraceWriter(
         session_dir / TRACE_FILE, dict(session), redactor, on_record=live.publish_record if live else None
     )
+    handoff = DeferredSink(writer)  # keeps the writer's work off the agent's next request
     proxy = ReverseProxy(
         ProxyConfig(
             target=plan.target,
@@ -177,7 +179,7 @@ async def record(
             read_timeout_s=options.read_timeout,
             env=environment.environ,
         ),
-        writer,
+        handoff,
         log,
     )
     exit_code: int | None = None
@@ -200,6 +202,7 @@ async def record(
             exit_code = await launch(plan, proxy_url, environment)
     finally:
         await proxy.stop()
+        handoff.flush()
         stats = await asyncio.to_thread(writer.close, exit_code)  # None in the end record: cut short
         if live is not None:
             await live.stop()
