@@ -8,7 +8,7 @@ proxy as `/v1/...`, and the spec's "URL Construction Rules" turn that back into 
     any other target                 strip /v1    /v1/responses -> https://chatgpt.com/backend-api/codex/responses
 
 A target that already ends in /v1 (https://api.openai.com/v1, as people copy it from OPENAI_BASE_URL)
-has its /v1 stripped too, or the upstream path would read /v1/v1/responses.
+keeps strip none, as the table says: `build_upstream_url` does not double a path the target already ends in.
 
 The upstream: OPENAI_BASE_URL from the environment; else the ChatGPT backend when `codex login` left
 ChatGPT tokens in $CODEX_HOME/auth.json (spec rows "Codex CLI / OAuth"); else https://api.openai.com.
@@ -44,10 +44,7 @@ def detect_target(env: Mapping[str, str], home: Path, cwd: Path, argv: Sequence[
 
 
 def reverse_strip_path_prefix(target: str) -> str | None:
-    parts = urlsplit(target)
-    if "api.openai.com" in parts.netloc and not parts.path.rstrip("/").endswith("/v1"):
-        return None
-    return "/v1"
+    return None if "api.openai.com" in urlsplit(target).netloc else "/v1"
 
 
 def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[str, str]:

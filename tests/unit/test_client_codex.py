@@ -9,16 +9,14 @@ import pytest
 
 from claude_tap.clients.base import TargetChoice
 from claude_tap.clients.codex import CODEX
+from claude_tap.proxy.upstream import build_upstream_url
 
 PROXY = "http://127.0.0.1:4321"
 
 
 def upstream_url(target: str, path: str) -> str:
-    """The spec's "URL Construction Rules": target + path, with strip_path_prefix removed first."""
-    strip = CODEX.reverse_strip_path_prefix(target)
-    if strip is not None and path.startswith(strip):
-        path = path[len(strip) :]
-    return target + path
+    """The spec's "URL Construction Rules", as the proxy applies them with this adapter's strip prefix."""
+    return build_upstream_url(target, path, CODEX.reverse_strip_path_prefix(target))
 
 
 # --- spec: "Decision Logic" table and the Codex rows of "Client Configurations" ----------------------------
@@ -28,6 +26,7 @@ def upstream_url(target: str, path: str) -> str:
     ("target", "strip"),
     [
         ("https://api.openai.com", None),  # target contains api.openai.com -> none
+        ("https://api.openai.com/v1", None),
         ("https://chatgpt.com/backend-api/codex", "/v1"),  # any other target -> /v1
     ],
 )
