@@ -1,15 +1,21 @@
-"""One-call builders for tests: SSE bodies, realistic vendor event streams, ready-made exchanges.
+"""One-call builders for tests: SSE bodies, realistic vendor event streams, ready-made exchanges,
+trace records and trace files, turns of the turn model.
 
-Each builder returns plain values (bytes, lists, an Exchange) so a test shows only what matters to
-it. The vendor streams are shaped like the real APIs' (ids, usage fields, event order), trimmed to a
-few events. Nothing here fakes our own code: exchanges are built by feeding real exchange events.
+Each builder returns plain values (bytes, lists, dicts, an Exchange) so a test shows only what matters
+to it. The vendor streams are shaped like the real APIs' (ids, usage fields, event order), trimmed to a
+few events. Nothing here fakes our own code: exchanges are built by feeding real exchange events, and
+records and turns are written by hand in the shapes of capture/records.py and normalize/model.py.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
+
+import zstandard
 
 from claude_tap.capture.exchange import (
     Exchange,
@@ -22,6 +28,7 @@ from claude_tap.capture.exchange import (
     ResponseChunk,
     ResponseStarted,
 )
+from claude_tap.normalize.model import Block, Message, SessionInfo, Turn
 
 SseItem = tuple[str | None, Any]  # (event name or None, data: a str as is, anything else as JSON)
 
@@ -387,3 +394,222 @@ def sse_exchange(
     events += [ResponseChunk(START_AT + 0.100 + 0.010 * (k + 1), data) for k, data in enumerate(chunks)]
     events.append(Finished(START_AT + 0.100 + 0.010 * (len(chunks) + 1)))
     return exchange(events)
+
+
+# -- trace records and trace files --------------------------------------------------------------------
+
+
+def session_record(**fields: Any) -> dict[str, Any]:
+    """A trace's first record, a Claude Code session in reverse mode; `fields` replace its values."""
+    record: dict[str, Any] = {
+        "type": "session",
+        "format_version": 1,
+        "claude_tap_version": "0.2.0",
+        "client": "claude",
+        "mode": "reverse",
+        "target": "https://api.anthropic.com",
+        "argv": ["claude", "-p", "hi"],
+        "started_at": "2025-01-02T03:04:05+00:00",
+        "id": "s1",
+    }
+    record.update(fields)
+    return record
+
+
+def session_info(**fields: Any) -> SessionInfo:
+    """The SessionInfo the normalizer reads from `session_record()`; `fields` replace its values."""
+    info: dict[str, Any] = {
+        "client": "claude",
+        "mode": "reverse",
+        "target": "https://api.anthropic.com",
+        "started_at": "2025-01-02T03:04:05+00:00",
+        "claude_tap_version": "0.2.0",
+        "source_format": "claude-tap",
+    }
+    info.update(fields)
+    return info  # type: ignore[return-value]
+
+
+def json_exchange_record(
+    seq: int,
+    request_body: Any,
+    response_body: Any,
+    *,
+    path: str = "/v1/messages",
+    upstream: str = "https://api.anthropic.com",
+    request_headers: dict[str, str] | None = None,
+    response_headers: dict[str, str] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A finished HTTP exchange record: POST `upstream + path` with a JSON body, a 200 JSON answer.
+
+    Headers default to a JSON content type. `fields` replace top-level values (id, started_at, ttfb_ms,
+    duration_ms, transport, ...); the defaults start exchange `seq` at second `seq` of the session."""
+    json_headers = {"content-type": "application/json"}
+    record: dict[str, Any] = {
+        "type": "exchange",
+        "id": f"ex-{seq:06d}",
+        "seq": seq,
+        "transport": "http",
+        "started_at": f"2025-01-02T03:04:{seq:02d}+00:00",
+        "ttfb_ms": 40.0,
+        "duration_ms": 120.0,
+        "request": {
+            "method": "POST",
+            "url": upstream + path,
+            "path": path,
+            "headers": json_headers if request_headers is None else request_headers,
+            "body_bytes": len(json.dumps(request_body)),
+            "body": request_body,
+        },
+        "response": {
+            "status": 200,
+            "headers": json_headers if response_headers is None else response_headers,
+            "body_bytes": len(json.dumps(response_body)),
+            "body": response_body,
+            "complete": True,
+        },
+        "upstream": upstream,
+        "error": None,
+    }
+    record.update(fields)
+    return record
+
+
+def ws_frame(offset_ms: float, direction: str, payload: Any) -> dict[str, Any]:
+    """One recorded WebSocket text frame: `payload` as JSON, sent by "client" or "server"."""
+    return {"offset_ms": offset_ms, "direction": direction, "kind": "text", "data": json.dumps(payload)}
+
+
+def websocket_exchange_record(
+    seq: int,
+    frames: list[dict[str, Any]],
+    *,
+    path: str = "/v1/responses",
+    upstream: str = "https://api.openai.com",
+    error: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A WebSocket exchange record: GET `path` upgraded (101), then `frames` (see `ws_frame`).
+
+    `error` is why the socket failed, which leaves it incomplete. `fields` replace top-level values
+    (id, started_at, ttfb_ms, duration_ms, ...), as in `json_exchange_record`."""
+    record: dict[str, Any] = {
+        "type": "exchange",
+        "id": f"ex-{seq:06d}",
+        "seq": seq,
+        "transport": "websocket",
+        "started_at": f"2025-01-02T03:04:{seq:02d}+00:00",
+        "ttfb_ms": 40.0,
+        "duration_ms": 120.0,
+        "request": {
+            "method": "GET",
+            "url": upstream.replace("https://", "wss://", 1) + path,
+            "path": path,
+            "headers": {},
+            "body_bytes": 0,
+        },
+        "response": {
+            "status": 101,
+            "headers": {},
+            "body_bytes": 0,
+            "events": frames,
+            "complete": error is None,
+        },
+        "upstream": upstream,
+        "error": error,
+    }
+    record.update(fields)
+    return record
+
+
+def jsonl(records: Iterable[Any]) -> bytes:
+    """One JSON line per record."""
+    return b"".join(json.dumps(record).encode() + b"\n" for record in records)
+
+
+def write_trace(path: Path, records: Iterable[Any]) -> Path:
+    """Write `records` to `path`: plain JSONL, or for a .zst path one zstd stream flushed after every
+    record, as the trace writer does it."""
+    if path.suffix != ".zst":
+        path.write_bytes(jsonl(records))
+        return path
+    buffer = io.BytesIO()
+    writer = zstandard.ZstdCompressor().stream_writer(buffer, closefd=False)
+    for record in records:
+        writer.write(jsonl([record]))
+        writer.flush(zstandard.FLUSH_BLOCK)
+    writer.close()
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+# -- turns (normalize/model.py) ------------------------------------------------------------------------
+
+
+def make_turn(index: int, **fields: Any) -> Turn:
+    """A complete Turn with neutral defaults (an Anthropic SSE call of 2.3 s); `fields` set what a test
+    is about."""
+    turn: dict[str, Any] = {
+        "index": index,
+        "id": f"ex-{index + 1:06d}",
+        "api": "anthropic_messages",
+        "provider": "anthropic",
+        "model": "claude-sonnet-4-5",
+        "method": "POST",
+        "path": "/v1/messages",
+        "url": "https://api.anthropic.com/v1/messages",
+        "transport": "sse",
+        "status": 200,
+        "complete": True,
+        "error": None,
+        "system": [],
+        "messages": [],
+        "tools": [],
+        "output": [],
+        "stop_reason": "end_turn",
+        "usage": None,
+        "cost_usd": None,
+        "params": {},
+        "timing": {
+            "started_at": "2025-01-02T03:04:06+00:00",
+            "ttfb_ms": 100.0,
+            "ttft_ms": 150.0,
+            "duration_ms": 2300.0,
+            "tokens_per_s": 10.0,
+        },
+        "request_headers": {},
+        "response_headers": {},
+        "events": [],
+        "conversation": "c1",
+        "prev": None,
+        "prev_is_guess": False,
+        "request_body": None,
+        "response_body": None,
+    }
+    turn.update(fields)
+    return turn  # type: ignore[return-value]
+
+
+def usage(inp: int, out: int, read: int = 0, write: int = 0, reasoning: int = 0) -> dict[str, int]:
+    """A turn's usage: input excludes cached tokens, the total counts every token once."""
+    return {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cache_read_tokens": read,
+        "cache_write_tokens": write,
+        "reasoning_tokens": reasoning,
+        "total_tokens": inp + out + read + write,
+    }
+
+
+def text(value: str) -> Block:
+    return {"type": "text", "text": value}
+
+
+def user(*blocks: Block) -> Message:
+    return {"role": "user", "content": list(blocks)}
+
+
+def assistant(*blocks: Block) -> Message:
+    return {"role": "assistant", "content": list(blocks)}

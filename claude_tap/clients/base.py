@@ -102,6 +102,20 @@ def keep_argv(argv: Sequence[str]) -> ArgvRewrite:
     return ArgvRewrite(tuple(argv))
 
 
+def reverse_env(env: Mapping[str, str], mode: ProxyMode, base_urls: Mapping[str, str]) -> dict[str, str]:
+    """`launch_env` for a client that finds its upstream through variables: `env`, plus in reverse
+    mode `base_urls` (those variables, pointing at the proxy). Forward mode keeps the client's own."""
+    child = dict(env)
+    match mode:
+        case "reverse":
+            child.update(base_urls)
+        case "forward":
+            pass
+        case _:
+            assert_never(mode)
+    return child
+
+
 def env_value(env: Mapping[str, str], name: str) -> str | None:
     """The variable's value, or None when it is unset or empty (an empty base URL means "unset")."""
     value = env.get(name, "").strip()

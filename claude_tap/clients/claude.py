@@ -25,7 +25,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import assert_never
 from urllib.parse import urlsplit
 
 from claude_tap.clients.base import (
@@ -36,6 +35,7 @@ from claude_tap.clients.base import (
     is_truthy,
     keep_argv,
     keep_path,
+    reverse_env,
 )
 
 DEFAULT_TARGET = "https://api.anthropic.com"
@@ -75,15 +75,8 @@ def detect_target(env: Mapping[str, str], home: Path, cwd: Path, argv: Sequence[
 
 
 def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[str, str]:
-    child = {name: value for name, value in env.items() if name not in SESSION_ENV}
-    match mode:
-        case "reverse":
-            child.update(dict.fromkeys(BASE_URL_ENV, proxy_url))
-        case "forward":
-            pass
-        case _:
-            assert_never(mode)
-    return child
+    inherited = {name: value for name, value in env.items() if name not in SESSION_ENV}
+    return reverse_env(inherited, mode, dict.fromkeys(BASE_URL_ENV, proxy_url))
 
 
 def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:

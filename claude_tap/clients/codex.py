@@ -22,10 +22,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import assert_never
 from urllib.parse import urlsplit
 
-from claude_tap.clients.base import ClientConfig, ProxyMode, TargetChoice, env_value, keep_argv
+from claude_tap.clients.base import (
+    ClientConfig,
+    ProxyMode,
+    TargetChoice,
+    env_value,
+    keep_argv,
+    reverse_env,
+)
 
 DEFAULT_TARGET = "https://api.openai.com"
 CHATGPT_TARGET = "https://chatgpt.com/backend-api/codex"
@@ -48,15 +54,7 @@ def reverse_strip_path_prefix(target: str) -> str | None:
 
 
 def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[str, str]:
-    child = dict(env)
-    match mode:
-        case "reverse":
-            child["OPENAI_BASE_URL"] = proxy_url.rstrip("/") + "/v1"
-        case "forward":
-            pass
-        case _:
-            assert_never(mode)
-    return child
+    return reverse_env(env, mode, {"OPENAI_BASE_URL": proxy_url.rstrip("/") + "/v1"})
 
 
 def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:

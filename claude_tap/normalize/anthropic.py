@@ -11,12 +11,11 @@ This module knows the Messages API only; Cursor transcripts reuse `block_of` for
 
 from __future__ import annotations
 
-import json
-
 from claude_tap.normalize.blocks import (
     as_dict,
     as_list,
     as_str,
+    builtin_tool,
     image_block,
     image_from_url,
     other_block,
@@ -125,7 +124,4 @@ def tool_of(raw: JsonValue) -> Tool:
         }
     # A server tool (web_search_20250305, bash_20250124, ...): the API defines its input.
     config = {key: value for key, value in tool.items() if key not in _TOOL_CONFIG_FIELDS}
-    description = f"server tool {kind}"
-    if config:
-        description += " " + json.dumps(config, ensure_ascii=False, sort_keys=True)
-    return {"name": name, "description": description, "input_schema": None}
+    return builtin_tool(name, f"server tool {kind}", config)

@@ -1,8 +1,8 @@
-"""Constructors for the typed blocks of the turn model, and safe reads of JSON of unknown shape.
+"""Constructors for the typed blocks and tools of the turn model, and safe reads of JSON of unknown shape.
 
-Every format module builds its blocks here, so a block of one type has the same keys whatever API it
-came from. Trace bodies are whatever the client sent, so the readers (`as_dict`, `as_list`, ...) never
-raise: a value of the wrong type reads as empty.
+Every format module builds its blocks and tools here, so a block of one type has the same keys
+whatever API it came from. Trace bodies are whatever the client sent, so the readers (`as_dict`,
+`as_list`, ...) never raise: a value of the wrong type reads as empty.
 
 This module knows no API format.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import mimetypes
 
-from claude_tap.normalize.model import Block, JsonValue
+from claude_tap.normalize.model import Block, JsonValue, Tool
 
 
 def as_dict(value: JsonValue) -> dict[str, JsonValue]:
@@ -116,3 +116,20 @@ def text_or_other(label: str, value: JsonValue) -> list[Block]:
     if isinstance(value, str):
         return [text_block(value)]
     return [other_block(label, value)]
+
+
+def declared_tool(spec: dict[str, JsonValue], input_schema: JsonValue) -> Tool:
+    """A tool the request declares itself: name and description from `spec` ("" when missing)."""
+    return {
+        "name": as_str(spec.get("name")) or "",
+        "description": as_str(spec.get("description")) or "",
+        "input_schema": input_schema,
+    }
+
+
+def builtin_tool(name: str, description: str, config: dict[str, JsonValue]) -> Tool:
+    """A tool the API defines (web search, code execution, ...): no schema; its settings, if any, follow
+    the description as JSON."""
+    if config:
+        description += " " + json.dumps(config, ensure_ascii=False, sort_keys=True)
+    return {"name": name, "description": description, "input_schema": None}

@@ -15,6 +15,8 @@ from claude_tap.normalize.blocks import (
     as_dict,
     as_list,
     as_str,
+    builtin_tool,
+    declared_tool,
     image_from_url,
     other_block,
     parse_arguments,
@@ -119,22 +121,10 @@ def tool_of(raw: JsonValue) -> Tool:
         return _function_tool(tool.get("function"))
     if kind == "custom":
         custom = as_dict(tool.get("custom"))
-        return {
-            "name": as_str(custom.get("name")) or "",
-            "description": as_str(custom.get("description")) or "",
-            "input_schema": custom.get("format"),
-        }
-    return {
-        "name": as_str(tool.get("name")) or kind,
-        "description": f"built-in tool {kind}",
-        "input_schema": None,
-    }
+        return declared_tool(custom, custom.get("format"))
+    return builtin_tool(as_str(tool.get("name")) or kind, f"built-in tool {kind}", {})
 
 
 def _function_tool(raw: JsonValue) -> Tool:
     function = as_dict(raw)
-    return {
-        "name": as_str(function.get("name")) or "",
-        "description": as_str(function.get("description")) or "",
-        "input_schema": function.get("parameters"),
-    }
+    return declared_tool(function, function.get("parameters"))

@@ -23,6 +23,7 @@ from claude_tap.normalize.blocks import (
     as_dict,
     as_list,
     as_str,
+    declared_tool,
     image_block,
     other_block,
     text_block,
@@ -158,17 +159,12 @@ def _block_of(part: dict[str, JsonValue], call_ids: _CallIds) -> list[Block]:
             return [thinking_block(text, signature=signature)]
         if not text and not signature:
             return []
-        block = text_block(text)
-        if signature:
-            block["signature"] = signature
-        return [block]
+        return [_signed(text_block(text), signature)]
     call = as_dict(_get(part, "functionCall", "function_call"))
     if call:
         name = as_str(call.get("name")) or ""
-        block = tool_use_block(call_ids.call(name, as_str(call.get("id"))), name, call.get("args"))
-        if signature:
-            block["signature"] = signature
-        return [block]
+        tool_use = tool_use_block(call_ids.call(name, as_str(call.get("id"))), name, call.get("args"))
+        return [_signed(tool_use, signature)]
     reply = as_dict(_get(part, "functionResponse", "function_response"))
     if reply:
         name = as_str(reply.get("name")) or ""
@@ -186,6 +182,13 @@ def _block_of(part: dict[str, JsonValue], call_ids: _CallIds) -> list[Block]:
         return [image_block(file_mime, url=as_str(_get(file_data, "fileUri", "file_uri")) or "")]
     label = next(iter(part), "part") if part else "part"
     return [other_block(label, part)]
+
+
+def _signed(block: Block, signature: str | None) -> Block:
+    """`block` with the part's thoughtSignature, when the part has one."""
+    if signature:
+        block["signature"] = signature
+    return block
 
 
 def _result_blocks(result: JsonValue) -> list[Block]:
@@ -216,11 +219,7 @@ def _tools_of(tool: dict[str, JsonValue]) -> list[Tool]:
 
 def _declaration(declaration: dict[str, JsonValue]) -> Tool:
     schema = declaration.get("parametersJsonSchema", declaration.get("parameters"))
-    return {
-        "name": as_str(declaration.get("name")) or "",
-        "description": as_str(declaration.get("description")) or "",
-        "input_schema": schema,
-    }
+    return declared_tool(declaration, schema)
 
 
 class _CallIds:

@@ -19,13 +19,14 @@ This module knows the Responses API only.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from claude_tap.normalize.blocks import (
     as_dict,
     as_list,
     as_str,
+    builtin_tool,
+    declared_tool,
     image_from_url,
     json_or_none,
     other_block,
@@ -157,23 +158,12 @@ def tool_of(raw: JsonValue) -> Tool:
     kind = as_str(tool.get("type")) or "function"
     if kind == "function":
         spec = as_dict(tool.get("function")) or tool  # tolerate the Chat Completions nesting
-        return {
-            "name": as_str(spec.get("name")) or "",
-            "description": as_str(spec.get("description")) or "",
-            "input_schema": spec.get("parameters"),
-        }
+        return declared_tool(spec, spec.get("parameters"))
     if kind == "custom":  # free-form input, optionally constrained by a grammar
-        return {
-            "name": as_str(tool.get("name")) or "",
-            "description": as_str(tool.get("description")) or "",
-            "input_schema": tool.get("format"),
-        }
+        return declared_tool(tool, tool.get("format"))
     config = {key: value for key, value in tool.items() if key not in ("type", "name")}
-    description = f"built-in tool {kind}"
-    if config:
-        description += " " + json.dumps(config, ensure_ascii=False, sort_keys=True)
     name = as_str(tool.get("name")) or as_str(tool.get("server_label")) or kind
-    return {"name": name, "description": description, "input_schema": None}
+    return builtin_tool(name, f"built-in tool {kind}", config)
 
 
 def reassemble(payloads: list[dict[str, JsonValue]]) -> dict[str, JsonValue]:

@@ -12,13 +12,11 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from claude_tap.demo.upstream import DemoUpstream
 from claude_tap.store.reader import read_records
 from tests.e2e.tap_process import only_session_dir, proxy_only, run_tap, tap_env, wait_for, write_script
 
@@ -48,14 +46,6 @@ if os.environ.get("FAKE_SIGNAL"):
     os.kill(os.getpid(), int(os.environ["FAKE_SIGNAL"]))
 sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
 """
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[str]:
-    server = DemoUpstream(event_delay_s=0)
-    url = await server.start()
-    yield url
-    await server.stop()
 
 
 def client_env(tmp_path: Path, **extra: str) -> dict[str, str]:

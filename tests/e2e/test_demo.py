@@ -10,14 +10,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from claude_tap.demo.agent import PLACEHOLDER_KEY
-from claude_tap.demo.upstream import DemoUpstream, split_evenly, split_words
+from claude_tap.demo.upstream import split_evenly, split_words
 from claude_tap.store.reader import read_records
 from tests.e2e.tap_process import REPO, run_tap, tap_env
 
@@ -73,14 +72,6 @@ async def test_demo_records_a_coding_session_with_a_tool_round_trip(tmp_path: Pa
 
 
 # --- the stand-in's wire format ---
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[str]:
-    server = DemoUpstream(event_delay_s=0)
-    url = await server.start()
-    yield url
-    await server.stop()
 
 
 def parse_sse(text: str) -> list[tuple[str, dict]]:

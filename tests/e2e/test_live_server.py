@@ -22,29 +22,9 @@ import aiohttp
 import pytest
 
 from claude_tap.viewer.live import LiveServer
+from tests.factories import json_exchange_record, session_info, session_record, write_trace
 
-INFO: dict[str, Any] = {
-    "client": "claude",
-    "mode": "reverse",
-    "target": "https://api.anthropic.com",
-    "started_at": "2025-01-02T03:04:05+00:00",
-    "claude_tap_version": "0.2.0",
-    "source_format": "claude-tap",
-}
-
-
-def session_record() -> dict[str, Any]:
-    return {
-        "type": "session",
-        "format_version": 1,
-        "claude_tap_version": "0.2.0",
-        "client": "claude",
-        "mode": "reverse",
-        "target": "https://api.anthropic.com",
-        "argv": ["claude", "-p", "hi"],
-        "started_at": "2025-01-02T03:04:05+00:00",
-        "id": "s1",
-    }
+INFO = session_info()
 
 
 def exchange_record(seq: int, reply: str, model: str = "claude-sonnet-4-5") -> dict[str, Any]:
@@ -58,32 +38,7 @@ def exchange_record(seq: int, reply: str, model: str = "claude-sonnet-4-5") -> d
         "stop_reason": "end_turn",
         "usage": {"input_tokens": 5, "output_tokens": 2},
     }
-    return {
-        "type": "exchange",
-        "id": f"ex-{seq:06d}",
-        "seq": seq,
-        "transport": "http",
-        "started_at": f"2025-01-02T03:04:{seq:02d}+00:00",
-        "ttfb_ms": 40.0,
-        "duration_ms": 120.0,
-        "request": {
-            "method": "POST",
-            "url": "https://api.anthropic.com/v1/messages",
-            "path": "/v1/messages",
-            "headers": {"content-type": "application/json"},
-            "body_bytes": len(json.dumps(request_body)),
-            "body": request_body,
-        },
-        "response": {
-            "status": 200,
-            "headers": {"content-type": "application/json"},
-            "body_bytes": len(json.dumps(response_body)),
-            "body": response_body,
-            "complete": True,
-        },
-        "upstream": "https://api.anthropic.com",
-        "error": None,
-    }
+    return json_exchange_record(seq, request_body, response_body)
 
 
 def hand_turn(index: int) -> dict[str, Any]:
@@ -375,9 +330,7 @@ async def read_viewer_url(process: asyncio.subprocess.Process) -> str:
 
 
 async def test_view_serves_a_trace_file_until_interrupted(tmp_path: Path, browser: Browser) -> None:
-    trace = tmp_path / "trace.jsonl"
-    records = [session_record(), exchange_record(1, "from the file")]
-    trace.write_text("".join(json.dumps(record) + "\n" for record in records))
+    trace = write_trace(tmp_path / "trace.jsonl", [session_record(), exchange_record(1, "from the file")])
     code = (
         "import sys; from pathlib import Path; from claude_tap.viewer.live import serve_trace; "
         "sys.exit(serve_trace(Path(sys.argv[1]), open_browser=False))"

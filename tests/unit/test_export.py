@@ -17,22 +17,9 @@ import pytest
 import zstandard
 
 from claude_tap.viewer.export import export_trace
+from tests.factories import json_exchange_record, session_record, write_trace
 
 SECRET = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz"
-
-
-def session_record() -> dict[str, Any]:
-    return {
-        "type": "session",
-        "format_version": 1,
-        "claude_tap_version": "0.2.0",
-        "client": "claude",
-        "mode": "reverse",
-        "target": "https://api.anthropic.com",
-        "argv": ["claude", "-p", "hi"],
-        "started_at": "2025-01-02T03:04:05+00:00",
-        "id": "s1",
-    }
 
 
 def exchange_record(seq: int, question: str, reply: str) -> dict[str, Any]:
@@ -50,32 +37,8 @@ def exchange_record(seq: int, question: str, reply: str) -> dict[str, Any]:
         "stop_reason": "end_turn",
         "usage": {"input_tokens": 11, "output_tokens": 7},
     }
-    return {
-        "type": "exchange",
-        "id": f"ex-{seq:06d}",
-        "seq": seq,
-        "transport": "http",
-        "started_at": f"2025-01-02T03:04:{seq:02d}+00:00",
-        "ttfb_ms": 40.0,
-        "duration_ms": 1500.0,
-        "request": {
-            "method": "POST",
-            "url": "https://api.anthropic.com/v1/messages",
-            "path": "/v1/messages",
-            "headers": {"content-type": "application/json", "x-api-key": SECRET},
-            "body_bytes": len(json.dumps(request_body)),
-            "body": request_body,
-        },
-        "response": {
-            "status": 200,
-            "headers": {"content-type": "application/json"},
-            "body_bytes": len(json.dumps(response_body)),
-            "body": response_body,
-            "complete": True,
-        },
-        "upstream": "https://api.anthropic.com",
-        "error": None,
-    }
+    headers = {"content-type": "application/json", "x-api-key": SECRET}
+    return json_exchange_record(seq, request_body, response_body, request_headers=headers, duration_ms=1500.0)
 
 
 RECORDS = [
@@ -93,25 +56,9 @@ RECORDS = [
 ]
 
 
-def _jsonl(records: list[dict[str, Any]]) -> bytes:
-    return b"".join(json.dumps(record).encode() + b"\n" for record in records)
-
-
 @pytest.fixture(params=["trace.jsonl.zst", "trace.jsonl"])
 def trace(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
-    path = tmp_path / request.param
-    if path.suffix == ".zst":
-        # As the writer does it: one zstd stream, flushed after every record.
-        buffer = io.BytesIO()
-        writer = zstandard.ZstdCompressor().stream_writer(buffer, closefd=False)
-        for record in RECORDS:
-            writer.write(_jsonl([record]))
-            writer.flush(zstandard.FLUSH_BLOCK)
-        writer.close()
-        path.write_bytes(buffer.getvalue())
-    else:
-        path.write_bytes(_jsonl(RECORDS))
-    return path
+    return write_trace(tmp_path / request.param, RECORDS)
 
 
 def _decompress(data: bytes) -> bytes:
@@ -236,8 +183,7 @@ def legacy_line(turn: int, reply: str) -> dict[str, Any]:
 
 
 def test_jsonl_export_converts_a_legacy_trace_to_our_records(tmp_path: Path) -> None:
-    legacy = tmp_path / "old.jsonl"
-    legacy.write_bytes(_jsonl([legacy_line(1, "first"), legacy_line(2, "second")]))
+    legacy = write_trace(tmp_path / "old.jsonl", [legacy_line(1, "first"), legacy_line(2, "second")])
 
     records = [
         json.loads(line) for line in export_trace(legacy, tmp_path / "new.jsonl").read_bytes().splitlines()
@@ -253,8 +199,7 @@ def test_jsonl_export_converts_a_legacy_trace_to_our_records(tmp_path: Path) -> 
 
 
 def test_a_legacy_trace_exports_as_a_session_marked_legacy(tmp_path: Path) -> None:
-    legacy = tmp_path / "old.jsonl"
-    legacy.write_bytes(_jsonl([legacy_line(1, "first")]))
+    legacy = write_trace(tmp_path / "old.jsonl", [legacy_line(1, "first")])
 
     exported = json.loads(export_trace(legacy, tmp_path / "old.json").read_text())
 
@@ -272,8 +217,7 @@ def test_markdown_export_links_a_tool_result_to_its_call(tmp_path: Path) -> None
         {"role": "assistant", "content": [call]},
         {"role": "user", "content": [result]},
     ]
-    trace = tmp_path / "trace.jsonl"
-    trace.write_bytes(_jsonl([session_record(), asking, answering]))
+    trace = write_trace(tmp_path / "trace.jsonl", [session_record(), asking, answering])
 
     report = export_trace(trace, tmp_path / "report.md").read_text()
 
@@ -334,11 +278,10 @@ API_SAMPLES = {
 @pytest.mark.parametrize("api", sorted(API_SAMPLES))
 def test_markdown_export_reads_the_same_for_every_api(api: str, tmp_path: Path) -> None:
     path, request_body, response_body, model = API_SAMPLES[api]
-    record = exchange_record(1, "", "")
-    record["request"].update(path=path, url="https://upstream.test" + path, body=request_body)
-    record["response"]["body"] = response_body
-    trace = tmp_path / "trace.jsonl"
-    trace.write_bytes(_jsonl([session_record(), record]))
+    record = json_exchange_record(
+        1, request_body, response_body, path=path, upstream="https://upstream.test", duration_ms=1500.0
+    )
+    trace = write_trace(tmp_path / "trace.jsonl", [session_record(), record])
 
     report = export_trace(trace, tmp_path / "report.md").read_text()
 
@@ -349,8 +292,8 @@ def test_markdown_export_reads_the_same_for_every_api(api: str, tmp_path: Path) 
 
 def test_jsonl_export_of_a_lone_surrogate_stays_valid_utf8(tmp_path: Path) -> None:
     record = exchange_record(1, "half an emoji: \ud83d", "ok")
-    trace = tmp_path / "trace.jsonl"
-    trace.write_bytes(_jsonl([session_record(), record]))  # json.dumps writes it as the escape \ud83d
+    # json.dumps writes it as the escape \ud83d
+    trace = write_trace(tmp_path / "trace.jsonl", [session_record(), record])
 
     out = export_trace(trace, tmp_path / "out.jsonl")
 
@@ -360,8 +303,8 @@ def test_jsonl_export_of_a_lone_surrogate_stays_valid_utf8(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("name", ["out.md", "out.json", "out.html"])
 def test_every_export_of_a_lone_surrogate_is_written(name: str, tmp_path: Path) -> None:
-    trace = tmp_path / "trace.jsonl"
-    trace.write_bytes(_jsonl([session_record(), exchange_record(1, "half an emoji: \ud83d", "ok")]))
+    record = exchange_record(1, "half an emoji: \ud83d", "ok")
+    trace = write_trace(tmp_path / "trace.jsonl", [session_record(), record])
 
     out = export_trace(trace, tmp_path / name)
 

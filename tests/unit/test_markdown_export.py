@@ -11,81 +11,9 @@ import re
 from typing import Any
 
 from claude_tap.viewer.markdown import to_markdown
+from tests.factories import assistant, make_turn, session_info, text, usage, user
 
-INFO: dict[str, Any] = {
-    "client": "claude",
-    "mode": "reverse",
-    "target": "https://api.anthropic.com",
-    "started_at": "2025-01-02T03:04:05+00:00",
-    "claude_tap_version": "0.2.0",
-    "source_format": "claude-tap",
-}
-
-
-def make_turn(index: int, **fields: Any) -> dict[str, Any]:
-    turn: dict[str, Any] = {
-        "index": index,
-        "id": f"ex-{index + 1:06d}",
-        "api": "anthropic_messages",
-        "provider": "anthropic",
-        "model": "claude-sonnet-4-5",
-        "method": "POST",
-        "path": "/v1/messages",
-        "url": "https://api.anthropic.com/v1/messages",
-        "transport": "sse",
-        "status": 200,
-        "complete": True,
-        "error": None,
-        "system": [],
-        "messages": [],
-        "tools": [],
-        "output": [],
-        "stop_reason": "end_turn",
-        "usage": None,
-        "cost_usd": None,
-        "params": {},
-        "timing": {
-            "started_at": "2025-01-02T03:04:06+00:00",
-            "ttfb_ms": 100.0,
-            "ttft_ms": 150.0,
-            "duration_ms": 2300.0,
-            "tokens_per_s": 10.0,
-        },
-        "request_headers": {},
-        "response_headers": {},
-        "events": [],
-        "conversation": "c1",
-        "prev": None,
-        "prev_is_guess": False,
-        "request_body": None,
-        "response_body": None,
-    }
-    turn.update(fields)
-    return turn
-
-
-def usage(inp: int, out: int, read: int = 0, write: int = 0, reasoning: int = 0) -> dict[str, int]:
-    return {
-        "input_tokens": inp,
-        "output_tokens": out,
-        "cache_read_tokens": read,
-        "cache_write_tokens": write,
-        "reasoning_tokens": reasoning,
-        "total_tokens": inp + out + read + write,
-    }
-
-
-def text(value: str) -> dict[str, Any]:
-    return {"type": "text", "text": value}
-
-
-def user(*blocks: dict[str, Any]) -> dict[str, Any]:
-    return {"role": "user", "content": list(blocks)}
-
-
-def assistant(*blocks: dict[str, Any]) -> dict[str, Any]:
-    return {"role": "assistant", "content": list(blocks)}
-
+INFO = session_info()
 
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 

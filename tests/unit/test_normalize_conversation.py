@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from claude_tap.normalize.model import Turn
 from claude_tap.normalize.session import normalize_records
+from tests.factories import json_exchange_record, websocket_exchange_record, ws_frame
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 MAIN_SYSTEM = "You are Claude Code."
@@ -18,28 +18,10 @@ SUBAGENT_SYSTEM = "You are a file search specialist."
 def exchange(
     seq: int, path: str, request: object, response: object = None, **extra: object
 ) -> dict[str, object]:
-    record: dict[str, object] = {
-        "type": "exchange",
-        "id": f"ex-{seq}",
-        "seq": seq,
-        "transport": "http",
-        "started_at": (START + timedelta(seconds=seq)).isoformat(),
-        "ttfb_ms": 10.0,
-        "duration_ms": 20.0,
-        "request": {
-            "method": "POST",
-            "url": "https://api.anthropic.com" + path,
-            "path": path,
-            "headers": {},
-            "body_bytes": 1,
-            "body": request,
-        },
-        "response": {"status": 200, "headers": {}, "body_bytes": 1, "body": response, "complete": True},
-        "upstream": "https://api.anthropic.com",
-        "error": None,
-    }
-    record.update(extra)
-    return record
+    started_at = (START + timedelta(seconds=seq)).isoformat()
+    return json_exchange_record(
+        seq, request, response, path=path, id=f"ex-{seq}", started_at=started_at, **extra
+    )
 
 
 def messages_call(seq: int, system: str, *texts: str) -> dict[str, object]:
@@ -156,35 +138,28 @@ def test_previous_response_id_links_explicitly() -> None:
 
 
 def test_websocket_responses_chain_through_previous_response_id() -> None:
-    def frame(offset: float, direction: str, payload: dict[str, object]) -> dict[str, object]:
-        return {"offset_ms": offset, "direction": direction, "kind": "text", "data": json.dumps(payload)}
-
     def done(response_id: str) -> dict[str, object]:
         return {"type": "response.completed", "response": {"id": response_id, "output": []}}
 
-    record = exchange(1, "/v1/responses", None, transport="websocket")
-    record["response"] = {
-        "status": 101,
-        "headers": {},
-        "body_bytes": 0,
-        "complete": True,
-        "events": [
-            frame(0, "client", {"type": "response.create", "model": "gpt-5", "input": "hi"}),
-            frame(1, "server", done("resp_a")),
-            frame(
-                2,
-                "client",
-                {"type": "response.create", "model": "gpt-5", "input": [], "previous_response_id": "resp_a"},
-            ),
-            frame(3, "server", done("resp_b")),
-            frame(
-                4,
-                "client",
-                {"type": "response.create", "model": "gpt-5", "input": [], "previous_response_id": "resp_b"},
-            ),
-            frame(5, "server", done("resp_c")),
-        ],
-    }
+    frames = [
+        ws_frame(0, "client", {"type": "response.create", "model": "gpt-5", "input": "hi"}),
+        ws_frame(1, "server", done("resp_a")),
+        ws_frame(
+            2,
+            "client",
+            {"type": "response.create", "model": "gpt-5", "input": [], "previous_response_id": "resp_a"},
+        ),
+        ws_frame(3, "server", done("resp_b")),
+        ws_frame(
+            4,
+            "client",
+            {"type": "response.create", "model": "gpt-5", "input": [], "previous_response_id": "resp_b"},
+        ),
+        ws_frame(5, "server", done("resp_c")),
+    ]
+    record = websocket_exchange_record(
+        1, frames, id="ex-1", started_at=(START + timedelta(seconds=1)).isoformat()
+    )
     _, turns = normalize_records([record])
     assert links(turns) == [
         ("ex-1.1", None, False, "ex-1.1"),

@@ -6,38 +6,19 @@ import json
 
 from claude_tap.normalize import openai_responses
 from claude_tap.normalize.turns import turns_of_record
-
-
-def frame(offset: float, direction: str, payload: dict[str, object]) -> dict[str, object]:
-    return {"offset_ms": offset, "direction": direction, "kind": "text", "data": json.dumps(payload)}
+from tests.factories import websocket_exchange_record, ws_frame
 
 
 def websocket_record(events: list[dict[str, object]], error: str | None = None) -> dict[str, object]:
-    return {
-        "type": "exchange",
-        "id": "ex-7",
-        "seq": 7,
-        "transport": "websocket",
-        "started_at": "2026-03-02T10:00:00.000Z",
-        "ttfb_ms": 50.0,
-        "duration_ms": 5000.0,
-        "request": {
-            "method": "GET",
-            "url": "wss://api.openai.com/v1/responses",
-            "path": "/v1/responses",
-            "headers": {},
-            "body_bytes": 0,
-        },
-        "response": {
-            "status": 101,
-            "headers": {},
-            "body_bytes": 0,
-            "events": events,
-            "complete": error is None,
-        },
-        "upstream": "https://api.openai.com",
-        "error": error,
-    }
+    return websocket_exchange_record(
+        7,
+        events,
+        error=error,
+        id="ex-7",
+        started_at="2026-03-02T10:00:00.000Z",
+        ttfb_ms=50.0,
+        duration_ms=5000.0,
+    )
 
 
 CREATE = {"type": "response.create", "model": "gpt-5-codex", "input": "hi"}
@@ -48,13 +29,13 @@ def test_each_response_on_the_socket_is_a_turn_timed_from_its_create() -> None:
     turns = turns_of_record(
         websocket_record(
             [
-                frame(10.0, "client", CREATE),
-                frame(210.0, "server", {"type": "response.created", "response": {"id": "r1"}}),
-                frame(260.0, "server", {"type": "response.output_text.delta", "delta": "Hello."}),
-                frame(
+                ws_frame(10.0, "client", CREATE),
+                ws_frame(210.0, "server", {"type": "response.created", "response": {"id": "r1"}}),
+                ws_frame(260.0, "server", {"type": "response.output_text.delta", "delta": "Hello."}),
+                ws_frame(
                     310.0, "server", {"type": "response.output_item.done", "output_index": 0, "item": MESSAGE}
                 ),
-                frame(
+                ws_frame(
                     360.0,
                     "server",
                     {
@@ -66,8 +47,8 @@ def test_each_response_on_the_socket_is_a_turn_timed_from_its_create() -> None:
                         },
                     },
                 ),
-                frame(1010.0, "client", {**CREATE, "input": "again"}),
-                frame(
+                ws_frame(1010.0, "client", {**CREATE, "input": "again"}),
+                ws_frame(
                     1410.0,
                     "server",
                     {"type": "response.completed", "response": {"id": "r2", "output": [MESSAGE]}},
@@ -96,14 +77,14 @@ def test_socket_cut_mid_response_marks_only_that_response() -> None:
     turns = turns_of_record(
         websocket_record(
             [
-                frame(0.0, "client", CREATE),
-                frame(
+                ws_frame(0.0, "client", CREATE),
+                ws_frame(
                     100.0,
                     "server",
                     {"type": "response.completed", "response": {"id": "r1", "output": [MESSAGE]}},
                 ),
-                frame(200.0, "client", CREATE),
-                frame(
+                ws_frame(200.0, "client", CREATE),
+                ws_frame(
                     300.0, "server", {"type": "response.output_item.done", "output_index": 0, "item": MESSAGE}
                 ),
             ],
@@ -121,8 +102,8 @@ def test_failed_response_and_error_event_become_the_turn_error() -> None:
     turns = turns_of_record(
         websocket_record(
             [
-                frame(0.0, "client", CREATE),
-                frame(
+                ws_frame(0.0, "client", CREATE),
+                ws_frame(
                     9.0,
                     "server",
                     {
@@ -134,8 +115,8 @@ def test_failed_response_and_error_event_become_the_turn_error() -> None:
                         },
                     },
                 ),
-                frame(20.0, "client", CREATE),
-                frame(
+                ws_frame(20.0, "client", CREATE),
+                ws_frame(
                     29.0,
                     "server",
                     {"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}},
@@ -151,13 +132,13 @@ def test_create_with_fields_nested_under_response() -> None:
         "type": "response.create",
         "response": {"model": "gpt-5", "instructions": "Be brief.", "input": "x"},
     }
-    (turn,) = turns_of_record(websocket_record([frame(0.0, "client", nested)]))
+    (turn,) = turns_of_record(websocket_record([ws_frame(0.0, "client", nested)]))
     assert (turn["model"], turn["system"]) == ("gpt-5", [{"type": "text", "text": "Be brief."}])
     assert turn["complete"] is False
 
 
 def test_socket_without_response_create_is_one_raw_turn() -> None:
-    (turn,) = turns_of_record(websocket_record([frame(0.0, "server", {"type": "session.created"})]))
+    (turn,) = turns_of_record(websocket_record([ws_frame(0.0, "server", {"type": "session.created"})]))
     assert (turn["id"], turn["api"]) == ("ex-7", "raw")
     assert turn["events"] == [
         {"offset_ms": 0.0, "data": '{"type": "session.created"}', "direction": "server"}
@@ -259,7 +240,7 @@ def test_incomplete_response_stop_reason_is_the_reason() -> None:
 def test_a_socket_recorded_per_response_with_the_request_as_body_is_one_turn() -> None:
     # The legacy import (claude-tap up to 0.1.146) keeps each response of a socket as its own record.
     record = websocket_record(
-        [frame(0.0, "server", {"type": "response.output_item.done", "output_index": 0, "item": MESSAGE})]
+        [ws_frame(0.0, "server", {"type": "response.output_item.done", "output_index": 0, "item": MESSAGE})]
     )
     record["request"]["body"] = CREATE  # type: ignore[index]
     (turn,) = turns_of_record(record)

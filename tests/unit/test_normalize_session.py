@@ -9,18 +9,9 @@ from hypothesis import strategies as st
 
 from claude_tap.normalize.session import SessionNormalizer, normalize_records
 from claude_tap.normalize.turns import turns_of_record
+from tests.factories import json_exchange_record, session_record, websocket_exchange_record, ws_frame
 
-SESSION = {
-    "type": "session",
-    "format_version": 1,
-    "claude_tap_version": "0.2.0",
-    "client": "claude",
-    "mode": "reverse",
-    "target": "https://api.anthropic.com",
-    "argv": [],
-    "started_at": "2026-03-02T10:00:00+00:00",
-    "id": "s1",
-}
+SESSION = session_record(argv=[], started_at="2026-03-02T10:00:00+00:00")
 
 
 def sse(offset: float, name: str, payload: dict[str, object]) -> dict[str, object]:
@@ -30,34 +21,18 @@ def sse(offset: float, name: str, payload: dict[str, object]) -> dict[str, objec
 def anthropic_exchange(
     seq: int, started_at: str, *, text: str = "hi", usage: dict[str, object] | None = None, **extra: object
 ) -> dict[str, object]:
-    record: dict[str, object] = {
-        "type": "exchange",
-        "id": f"ex-{seq}",
-        "seq": seq,
-        "transport": "http",
-        "started_at": started_at,
-        "ttfb_ms": 100.0,
-        "duration_ms": 1100.0,
-        "request": {
-            "method": "POST",
-            "url": "https://api.anthropic.com/v1/messages",
-            "path": "/v1/messages",
-            "headers": {},
-            "body_bytes": 1,
-            "body": {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": text}]},
-        },
-        "response": {
-            "status": 200,
-            "headers": {},
-            "body_bytes": 1,
-            "body": {"type": "message", "content": [{"type": "text", "text": "ok"}], "usage": usage},
-            "complete": True,
-        },
-        "upstream": "https://api.anthropic.com",
-        "error": None,
-    }
-    record.update(extra)
-    return record
+    request_body = {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": text}]}
+    response_body = {"type": "message", "content": [{"type": "text", "text": "ok"}], "usage": usage}
+    return json_exchange_record(
+        seq,
+        request_body,
+        response_body,
+        id=f"ex-{seq}",
+        started_at=started_at,
+        ttfb_ms=100.0,
+        duration_ms=1100.0,
+        **extra,
+    )
 
 
 def test_session_record_fills_session_info() -> None:
@@ -357,28 +332,15 @@ def test_records_of_any_shape_never_raise_and_stay_json(records: list[object]) -
 
 
 def test_each_websocket_response_takes_its_place_by_its_own_start() -> None:
-    def frame(offset: float, direction: str, payload: dict[str, object]) -> dict[str, object]:
-        return {"offset_ms": offset, "direction": direction, "kind": "text", "data": json.dumps(payload)}
-
     create = {"type": "response.create", "model": "gpt-5", "input": "x"}
     done = {"type": "response.completed", "response": {"output": []}}
-    socket = {
-        "type": "exchange",
-        "id": "ex-1",
-        "transport": "websocket",
-        "started_at": "2026-03-02T10:00:00+00:00",
-        "request": {"method": "GET", "url": "wss://api.openai.com/v1/responses", "path": "/v1/responses"},
-        "response": {
-            "status": 101,
-            "complete": True,
-            "events": [
-                frame(1000.0, "client", create),
-                frame(2000.0, "server", done),
-                frame(9000.0, "client", create),
-                frame(9500.0, "server", done),
-            ],
-        },
-    }
+    frames = [
+        ws_frame(1000.0, "client", create),
+        ws_frame(2000.0, "server", done),
+        ws_frame(9000.0, "client", create),
+        ws_frame(9500.0, "server", done),
+    ]
+    socket = websocket_exchange_record(1, frames, id="ex-1", started_at="2026-03-02T10:00:00+00:00")
     between = anthropic_exchange(2, "2026-03-02T10:00:05+00:00")  # after response 1, before response 2
     _, turns = normalize_records([between, socket])
     assert [turn["id"] for turn in turns] == ["ex-1.1", "ex-2", "ex-1.2"]

@@ -10,6 +10,7 @@ from claude_tap.normalize.usage import (
     openai_responses_usage,
     usage_of,
 )
+from tests.factories import json_exchange_record, websocket_exchange_record, ws_frame
 
 
 def test_anthropic_input_already_excludes_cache() -> None:
@@ -165,28 +166,7 @@ def test_add_usage() -> None:
 
 
 def _exchange(path: str, request: object, response: object, **extra: object) -> dict[str, object]:
-    record: dict[str, object] = {
-        "type": "exchange",
-        "id": "ex-1",
-        "seq": 1,
-        "transport": "http",
-        "started_at": "2026-03-02T10:00:00+00:00",
-        "ttfb_ms": 1.0,
-        "duration_ms": 2.0,
-        "request": {
-            "method": "POST",
-            "url": "https://api.example.com" + path,
-            "path": path,
-            "headers": {},
-            "body_bytes": 1,
-            "body": request,
-        },
-        "response": {"status": 200, "headers": {}, "body_bytes": 1, "body": response, "complete": True},
-        "upstream": "https://api.example.com",
-        "error": None,
-    }
-    record.update(extra)
-    return record
+    return json_exchange_record(1, request, response, path=path, upstream="https://api.example.com", **extra)
 
 
 def test_usage_of_an_exchange_record() -> None:
@@ -203,28 +183,21 @@ def test_usage_of_an_exchange_record() -> None:
 
 
 def test_usage_of_a_websocket_record_adds_every_response() -> None:
-    import json
-
-    def frame(offset: float, direction: str, payload: dict[str, object]) -> dict[str, object]:
-        return {"offset_ms": offset, "direction": direction, "kind": "text", "data": json.dumps(payload)}
-
     done = {
         "type": "response.completed",
         "response": {"id": "r", "output": [], "usage": {"input_tokens": 100, "output_tokens": 10}},
     }
-    record = _exchange("/v1/responses", None, None, transport="websocket")
-    record["response"] = {
-        "status": 101,
-        "headers": {},
-        "body_bytes": 0,
-        "complete": True,
-        "events": [
-            frame(0, "client", {"type": "response.create", "model": "gpt-5", "input": []}),
-            frame(5, "server", done),
-            frame(6, "client", {"type": "response.create", "model": "gpt-5", "input": []}),
-            frame(9, "server", done),
+    create = {"type": "response.create", "model": "gpt-5", "input": []}
+    record = websocket_exchange_record(
+        1,
+        [
+            ws_frame(0, "client", create),
+            ws_frame(5, "server", done),
+            ws_frame(6, "client", create),
+            ws_frame(9, "server", done),
         ],
-    }
+        upstream="https://api.example.com",
+    )
     usage = usage_of(record)
     assert usage is not None and (usage["input_tokens"], usage["output_tokens"]) == (200, 20)
 

@@ -23,18 +23,9 @@ from claude_tap.capture.exchange import (
 )
 from claude_tap.capture.redact import Redactor
 from claude_tap.store.writer import TraceWriter
+from tests.factories import session_record
 
-SESSION: dict[str, Any] = {
-    "type": "session",
-    "format_version": 1,
-    "claude_tap_version": "0.2.0",
-    "client": "claude",
-    "mode": "reverse",
-    "target": "https://api.anthropic.com",
-    "argv": ["-p", "hello"],
-    "started_at": "2025-03-01T10:00:00.000+00:00",
-    "id": "abc123",
-}
+SESSION = session_record(argv=["-p", "hello"], started_at="2025-03-01T10:00:00.000+00:00", id="abc123")
 
 
 def make_exchange(seq: int, body: bytes = b'{"model":"m"}', headers: tuple = ()) -> Exchange:
