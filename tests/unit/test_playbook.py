@@ -148,7 +148,19 @@ def test_an_unchecked_playbook_fails_its_pytest_test(tmp_path: Path) -> None:
         "from tests.playbook import Playbook\n\ndef test_forgot():\n    Playbook().request('GET', '/')\n"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider", "test_forgot.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-W",
+            "error",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:asyncio",
+            "test_forgot.py",
+        ],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
