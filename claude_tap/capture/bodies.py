@@ -7,15 +7,21 @@ event stream can be decoded chunk by chunk and each event keeps its arrival time
 Decoding errors are raised as `ContentDecodingError` chained to the library's own error;
 `body_fields` turns them into a `decode_error` field and never raises.
 
+Bodies may be large (a 20 MB upload), so they are taken in the chunks they arrived in and a binary
+body is never joined: its base64 can stay a `Base64Body` until the trace writer encodes it piece by
+piece (see `body_fields`).
+
 This module knows nothing about API formats, SSE, sockets or the trace file.
 """
 
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import brotli  # type: ignore[import-untyped]  # ships no type information
@@ -24,6 +30,7 @@ import zstandard
 from claude_tap.capture.records import JsonValue
 
 HeaderSource = Iterable[tuple[str, str]] | Mapping[str, str]
+UTF8_SLICE_BYTES = 1 << 20
 
 
 class ContentDecodingError(ValueError):
@@ -192,31 +199,124 @@ def header_value(headers: HeaderSource, name: str) -> str | None:
     return ", ".join(values) if values else None
 
 
-def body_fields(data: bytes, headers: HeaderSource) -> dict[str, JsonValue]:
+def body_fields(
+    data: bytes | Sequence[bytes], headers: HeaderSource, *, defer_base64: bool = False
+) -> dict[str, JsonValue]:
     """The record fields for a body (see capture/records.py): `body_bytes` plus exactly one of
     `body` (JSON), `body_text` (UTF-8 text that is not JSON) or `body_b64` (anything else); a body
-    that would not content-decode is kept raw in `body_b64` beside its `decode_error`."""
-    fields: dict[str, JsonValue] = {"body_bytes": len(data)}
+    that would not content-decode is kept raw in `body_b64` beside its `decode_error`.
+
+    `data` is the body whole or in the chunks it arrived in (they are never joined for binary
+    bodies). With `defer_base64`, `body_b64` is a `Base64Body` holding the bytes, for a writer that
+    encodes it slice by slice, instead of the text."""
+    # A whole body is one chunk (bytes(b) is b itself, not a copy).
+    chunks = [bytes(data)] if isinstance(data, bytes | bytearray | memoryview) else list(data)
+    fields: dict[str, JsonValue] = {"body_bytes": sum(len(chunk) for chunk in chunks)}
     try:
-        decoded = decode_content(data, header_value(headers, "content-encoding"))
+        decoded = decode_chunks(chunks, header_value(headers, "content-encoding"))
     except ContentDecodingError as exc:
-        fields["body_b64"] = base64.b64encode(data).decode("ascii")
+        fields["body_b64"] = base64_field(chunks, defer_base64)
         fields["decode_error"] = str(exc)
         return fields
-    fields.update(classify_bytes(decoded))
+    fields.update(classify_chunks(decoded, defer_base64))
     return fields
+
+
+def decode_chunks(chunks: Iterable[bytes], content_encoding: str | None) -> list[bytes]:
+    """The content-decoded body as chunks; identity hands back the very same bytes objects."""
+    decoder = make_decoder(content_encoding)
+    if isinstance(decoder, IdentityDecoder):  # the usual case, without a call per chunk
+        return [chunk for chunk in chunks if chunk]
+    decoded = [decoder.decode(chunk) for chunk in chunks]
+    decoded.append(decoder.flush())
+    return [chunk for chunk in decoded if chunk]
 
 
 def classify_bytes(data: bytes) -> dict[str, JsonValue]:
     """{"body": JSON} when the bytes are JSON, {"body_text": str} when UTF-8, else {"body_b64": str}."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return {"body_b64": base64.b64encode(data).decode("ascii")}
+    return classify_chunks([data])
+
+
+def classify_chunks(chunks: Sequence[bytes], defer_base64: bool = False) -> dict[str, JsonValue]:
+    """`classify_bytes` for a body in chunks (see `body_fields` for `defer_base64`)."""
+    text = utf8_text(chunks)
+    if text is None:
+        return {"body_b64": base64_field(chunks, defer_base64)}
     try:
         return {"body": parse_json(text)}
     except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack
         return {"body_text": text}
+
+
+def utf8_text(chunks: Sequence[bytes]) -> str | None:
+    """The chunks decoded as one UTF-8 text, or None when they are not UTF-8.
+
+    Decoded in slices of at most UTF8_SLICE_BYTES: a failed decode copies its whole input into the
+    UnicodeDecodeError, so a binary body is found out at its first bad byte for the price of one
+    slice, and it is never joined."""
+    if len(chunks) == 1 and len(chunks[0]) <= UTF8_SLICE_BYTES:  # the usual small body
+        try:
+            return chunks[0].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pieces = []
+    try:
+        for chunk in chunks:
+            view = memoryview(chunk)
+            for start in range(0, len(view), UTF8_SLICE_BYTES):
+                pieces.append(decoder.decode(view[start : start + UTF8_SLICE_BYTES]))
+        pieces.append(decoder.decode(b"", final=True))
+    except UnicodeDecodeError:
+        return None
+    return "".join(pieces)
+
+
+def base64_field(chunks: Sequence[bytes], defer: bool) -> str | Base64Body:
+    body = Base64Body(tuple(chunks))
+    return body if defer else body.text()
+
+
+@dataclass(frozen=True, slots=True)
+class Base64Body:
+    """Bytes bound for a record's `body_b64`, kept as bytes until the record is written.
+
+    The text is a third larger than the bytes and making one str of it costs a second copy on
+    the way; the trace writer instead encodes `pieces` one at a time, so a 20 MB upload is never
+    held as text at all. Anything else that wants the record as plain JSON calls `text`."""
+
+    chunks: tuple[bytes, ...]
+
+    def text(self) -> str:
+        return "".join(self.pieces())
+
+    def pieces(self, max_chars: int = 1 << 20) -> Iterator[str]:
+        """The base64 text in pieces of at most `max_chars` (at least 4) that join to `text()`.
+
+        Base64 turns every 3 bytes into 4 characters, so the bytes are cut at multiples of 3;
+        the 1 or 2 bytes left at the end of a chunk go on with the start of the next."""
+        step = max(3, max_chars // 4 * 3)
+        carry = b""
+        for chunk in self.chunks:
+            view = memoryview(chunk)
+            if carry:
+                take = 3 - len(carry)
+                carry += view[:take]
+                view = view[take:]
+                if len(carry) < 3:
+                    continue
+                yield _b64(carry)
+                carry = b""
+            whole = len(view) - len(view) % 3
+            for start in range(0, whole, step):
+                yield _b64(view[start : min(start + step, whole)])
+            carry = bytes(view[whole:])
+        if carry:
+            yield _b64(carry)
+
+
+def _b64(data: bytes | memoryview) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def parse_json(text: str) -> JsonValue:

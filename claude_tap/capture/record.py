@@ -16,7 +16,13 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from claude_tap.capture import formats
-from claude_tap.capture.bodies import ContentDecodingError, body_fields, header_value, make_decoder
+from claude_tap.capture.bodies import (
+    ContentDecodingError,
+    base64_field,
+    body_fields,
+    header_value,
+    make_decoder,
+)
 from claude_tap.capture.exchange import Exchange, Headers, Transport, WebSocketMessage
 from claude_tap.capture.records import (
     ExchangeRecord,
@@ -29,7 +35,9 @@ from claude_tap.capture.records import (
 from claude_tap.capture.sse import SseEvent, SseLineTooLong, SseParser
 
 
-def build_record(exchange: Exchange, exchange_id: str) -> ExchangeRecord:
+def build_record(exchange: Exchange, exchange_id: str, *, defer_base64: bool = False) -> ExchangeRecord:
+    """The exchange record. With `defer_base64`, a binary body's `body_b64` is a `Base64Body`
+    (its bytes, to be encoded as the record is written; see capture/bodies.py), not text."""
     request = exchange.request
     upstream_url = request.upstream_url if request is not None else ""
     return {
@@ -40,8 +48,8 @@ def build_record(exchange: Exchange, exchange_id: str) -> ExchangeRecord:
         "started_at": datetime.fromtimestamp(exchange.started_wall, UTC).isoformat(timespec="milliseconds"),
         "ttfb_ms": exchange.offset_ms(exchange.response.at) if exchange.response is not None else None,
         "duration_ms": exchange.offset_ms(exchange.finished_at) if exchange.finished_at is not None else None,
-        "request": _request_part(exchange),
-        "response": _response_part(exchange),
+        "request": _request_part(exchange, defer_base64),
+        "response": _response_part(exchange, defer_base64),
         "upstream": upstream_base(upstream_url),
         "error": exchange.failure.reason if exchange.failure is not None else None,
     }
@@ -69,23 +77,24 @@ def upstream_base(url: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
-def _request_part(exchange: Exchange) -> RequestPart:
+def _request_part(exchange: Exchange, defer_base64: bool) -> RequestPart:
     request = exchange.request
     if request is None:  # failed before the request was even read
         return {"method": "", "url": "", "path": "", "headers": {}, "body_bytes": 0}
-    body = b"".join(chunk.data for chunk in exchange.request_chunks)
+    # The chunks as they came, never joined here: a large upload would be held twice.
+    chunks = [chunk.data for chunk in exchange.request_chunks]
     part: RequestPart = {
         "method": request.method,
         "url": request.upstream_url,
         "path": request.path,
         "headers": headers_dict(request.headers),
-        "body_bytes": len(body),
+        "body_bytes": sum(len(chunk) for chunk in chunks),
     }
-    part.update(body_fields(body, request.headers))  # type: ignore[typeddict-item]
+    part.update(body_fields(chunks, request.headers, defer_base64=defer_base64))  # type: ignore[typeddict-item]
     return part
 
 
-def _response_part(exchange: Exchange) -> ResponsePart:
+def _response_part(exchange: Exchange, defer_base64: bool) -> ResponsePart:
     response = exchange.response
     headers: Headers = response.headers if response is not None else ()
     part: ResponsePart = {
@@ -97,14 +106,14 @@ def _response_part(exchange: Exchange) -> ResponsePart:
     if exchange.transport is Transport.WEBSOCKET:
         part["events"] = [_ws_event(exchange, message) for message in exchange.ws_messages]
     elif exchange.transport is Transport.SSE:
-        part.update(_sse_fields(exchange, headers))  # type: ignore[typeddict-item]
+        part.update(_sse_fields(exchange, headers, defer_base64))  # type: ignore[typeddict-item]
     else:
-        body = b"".join(chunk.data for chunk in exchange.response_chunks)
-        part.update(body_fields(body, headers))  # type: ignore[typeddict-item]
+        chunks = [chunk.data for chunk in exchange.response_chunks]
+        part.update(body_fields(chunks, headers, defer_base64=defer_base64))  # type: ignore[typeddict-item]
     return part
 
 
-def _sse_fields(exchange: Exchange, headers: Headers) -> dict[str, JsonValue]:
+def _sse_fields(exchange: Exchange, headers: Headers, defer_base64: bool) -> dict[str, JsonValue]:
     """`events` with arrival offsets, and `body`: the reassembled object when the API is known.
 
     A stream that would not content-decode or parse keeps the events read before the trouble, its
@@ -112,8 +121,7 @@ def _sse_fields(exchange: Exchange, headers: Headers) -> dict[str, JsonValue]:
     stamped, error = _parse_stream(exchange, headers)
     fields: dict[str, JsonValue] = {"events": [_sse_event(offset_ms, event) for offset_ms, event in stamped]}
     if error is not None:
-        raw = b"".join(chunk.data for chunk in exchange.response_chunks)
-        fields["body_b64"] = base64.b64encode(raw).decode("ascii")
+        fields["body_b64"] = base64_field([chunk.data for chunk in exchange.response_chunks], defer_base64)
         fields["decode_error"] = error
         return fields
     path = exchange.request.path if exchange.request is not None else ""

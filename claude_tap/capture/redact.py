@@ -4,6 +4,7 @@ A redacted value becomes `[REDACTED:<8 hex>]`, the start of the SHA-256 of the s
 can be seen to share a key without showing it. Every secret redacted (8 characters or more) is
 remembered, and `scrub` replaces remembered and known secrets (e.g. the API keys in the environment)
 wherever they still appear: it is the last pass over each serialized trace line and each log line.
+`StreamScrubber` does the same for a line that is written in pieces, as it is serialized.
 
 Redaction works by *name* (header, query parameter, JSON field, flag, environment variable);
 `scrub` works by *value*. A secret under an innocent name that was never seen under a secret
@@ -257,10 +258,11 @@ class Redactor:
         the whole line. Measured on a 1 MB line of random text: 3 secrets 0.4 ms, 20 secrets
         2.5 ms, 100 secrets 13 ms; one regex alternation of the same secrets took 7, 15 and 118 ms.
         """
-        for secret, replacement in self._scrub_pairs:
-            if secret in text:
-                text = text.replace(secret, replacement)
-        return text
+        return _scrub(self._scrub_pairs, text)
+
+    def stream_scrubber(self) -> StreamScrubber:
+        """A `scrub` for one text that comes in pieces, with the secrets remembered so far."""
+        return StreamScrubber(self._scrub_pairs)
 
     def _mask(self, value: str) -> str:
         if not value or _MARKER_RE.fullmatch(value):
@@ -429,6 +431,61 @@ class Redactor:
         if data is event["data"]:
             return event
         return {**event, "data": data}
+
+
+def _scrub(pairs: tuple[tuple[str, str], ...], text: str) -> str:
+    for secret, replacement in pairs:
+        if secret in text:
+            text = text.replace(secret, replacement)
+    return text
+
+
+class StreamScrubber:
+    """Scrubs one text that is written as it is made, piece by piece (a long trace line).
+
+    What `feed` and `close` return, joined, is `scrub` of the pieces joined, however they are cut:
+    the end of each piece is held back until the next one shows whether a secret runs on past it.
+    The text is cut only where no occurrence of a secret spans the cut, so each side scrubs alone
+    as it would within the whole. Only the tail is held, so a long text is never held whole.
+    """
+
+    def __init__(self, pairs: tuple[tuple[str, str], ...]) -> None:
+        self._pairs = pairs  # a snapshot: the text is scrubbed with one set of secrets throughout
+        self._held_chars = max((len(secret) for secret, _ in pairs), default=1) - 1
+        self._pending = ""
+        self.changed = False  # whether anything was replaced so far
+
+    def feed(self, piece: str) -> str:
+        """The scrubbed text that is now certain: all that was fed, less a tail held back."""
+        text = self._pending + piece if self._pending else piece
+        cut = self._safe_cut(text, len(text) - self._held_chars)
+        self._pending = text[cut:]
+        return self._scrub(text[:cut])
+
+    def close(self) -> str:
+        """The scrubbed tail; the text is over."""
+        text, self._pending = self._pending, ""
+        return self._scrub(text)
+
+    def _safe_cut(self, text: str, cut: int) -> int:
+        """The last position at or before `cut` that no occurrence of a secret spans.
+
+        Any occurrence spanning `cut` ends before `cut + held_chars`, so it lies within `text`; a
+        cut moved back to its start is checked again against every secret."""
+        moved = True
+        while moved and cut > 0:
+            moved = False
+            for secret, _ in self._pairs:
+                start = text.find(secret, max(0, cut - len(secret) + 1), cut + len(secret) - 1)
+                if start != -1 and start < cut:
+                    cut = start
+                    moved = True
+        return max(cut, 0)
+
+    def _scrub(self, text: str) -> str:
+        scrubbed = _scrub(self._pairs, text)
+        self.changed = self.changed or scrubbed is not text
+        return scrubbed
 
 
 class ScrubFilter(logging.Filter):

@@ -9,9 +9,17 @@ it through a single zstd stream, flushed (FLUSH_BLOCK, then the file) after ever
 - one frame with a 16 MB window lets zstd refer back to the previous requests, which repeat the
   growing conversation, so disk grows with new content, not with turns x context.
 
+Memory: an exchange that moved more than PIECEWISE_OVER_BYTES is never held as one line. Its record
+is serialized piece by piece (`json_pieces`: long strings in slices, a binary body's base64 made
+slice by slice from the bytes), and each batch is scrubbed (redact.StreamScrubber), encoded and
+compressed before the next is made. A 20 MB binary upload is then held only as the bytes that
+arrived, not in five more copies (joined bytes, base64 bytes, base64 text, JSON line, encoded
+line). Smaller records are serialized in one call of the C encoder, four times faster than walking.
+
 Nothing here raises into the caller once the writer exists: a record that fails to build or
 write is counted (`failed`), its error kept; if the file itself fails (disk full, permission),
-every later record is counted as failed and the queue keeps draining.
+every later record is counted as failed and the queue keeps draining. A record that fails halfway
+through its piecewise serialization leaves a cut line, ended with a newline, which readers skip.
 
 This module knows nothing about sockets, API formats or the viewer (it calls `on_record`).
 """
@@ -24,7 +32,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +40,7 @@ from typing import IO, Any, Literal
 
 import zstandard
 
+from claude_tap.capture.bodies import Base64Body
 from claude_tap.capture.exchange import Exchange
 from claude_tap.capture.redact import Redactor
 
@@ -48,6 +57,13 @@ ZSTD_LEVEL = 3
 # distance matching added nothing but tripled the time. zstdcat decodes up to 128 MB windows.
 ZSTD_WINDOW_LOG = 24
 MAX_KEPT_ERRORS = 5
+# Exchanges that moved more than this (both ways, on the wire) are written piecewise (see above).
+PIECEWISE_OVER_BYTES = 1 << 20
+# The longest str the piecewise path makes at once: a slice of a long string, a run of base64.
+PIECE_CHARS = 1 << 20
+# Pieces are gathered up to this size before each scrub/encode/compress step, as a C call per
+# tiny piece would cost more than it saves.
+BATCH_CHARS = 256 << 10
 _FULL_QUEUE_POLL_S = 0.005
 
 
@@ -68,7 +84,7 @@ def _default_build(exchange: Exchange, record_id: str) -> Record:
     # Imported here: capture.record is a sibling module that may load heavy format code.
     from claude_tap.capture.record import build_record
 
-    return dict(build_record(exchange, record_id))
+    return dict(build_record(exchange, record_id, defer_base64=True))
 
 
 class _Close:
@@ -178,61 +194,90 @@ class TraceWriter:
                 self._finish()
                 return
             kind, payload = item
+            del item  # from here `payload` is the only reference the thread holds
+            record: Record | None = None
             try:
                 if kind == "exchange":
-                    self._write_exchange(payload)
+                    piecewise = _wire_bytes(payload) > PIECEWISE_OVER_BYTES
+                    record = self._build_exchange(payload)
+                    payload = None  # the record holds what it needs; the exchange's bytes may go
+                    if record is not None:
+                        self._write(record, kind="exchange", piecewise=piecewise)
                 else:
                     self._write(payload, kind="record")
             except Exception as error:  # a bug here must not leave close() waiting forever
                 self._fail(f"{kind}: unexpected error: {type(error).__name__}: {error}")
+            # Nothing of this record may wait in memory with the thread for the next one.
+            payload = record = None
 
-    def _write_exchange(self, exchange: Exchange) -> None:
+    def _build_exchange(self, exchange: Exchange) -> Record | None:
         record_id = exchange_id(exchange.seq)
         try:
-            record = self._build(exchange, record_id)
+            return self._build(exchange, record_id)
         except Exception as error:  # a bad exchange must not stop the recording of the others
             self._fail(f"{record_id}: building the record failed: {type(error).__name__}: {error}")
-            return
-        self._write(record, kind="exchange")
+            return None
 
-    def _write(self, record: Record, kind: RecordKind) -> None:
+    def _write(self, record: Record, kind: RecordKind, piecewise: bool = False) -> None:
         label = str(record.get("id") or record.get("type") or kind) if isinstance(record, dict) else kind
         try:
             redacted = self._redactor.redact_record(record)
-            line, was_scrubbed = self._serialize(redacted)
+            # The one-call path serializes here, so its failures come before anything is written.
+            line = json_pieces(redacted) if piecewise else _dumps(redacted)
         except Exception as error:  # same boundary as above: count, keep the thread alive
             self._fail(f"{label}: serializing the record failed: {type(error).__name__}: {error}")
             return
         if self._stream is None:
             self._fail(f"{label}: not written: {self._file_error}")
             return
+        kept: list[str] | None = [] if self._on_record is not None else None
         try:
-            self._stream.write(line)
-            self._stream.flush(zstandard.FLUSH_BLOCK)
-            if self._file is not None:
-                self._file.flush()
+            was_scrubbed = self._write_line(self._stream, line, kept)
         except (OSError, zstandard.ZstdError) as error:
             self._break_file(f"writing {self.path} failed: {error}")
             self._fail(f"{label}: not written: {self._file_error}")
+            return
+        except Exception as error:  # piecewise serialization failed after part of the line went out
+            self._end_cut_line()
+            self._fail(f"{label}: serializing the record failed: {type(error).__name__}: {error}")
             return
         if kind in ("exchange", "record"):
             self._written += 1
         if kind == "exchange":
             self._exchanges += 1
-        self._notify(json.loads(line) if was_scrubbed else redacted)
+        if kept is not None:
+            self._notify(json.loads("".join(kept)) if was_scrubbed else _with_base64_text(redacted))
 
-    def _serialize(self, record: Record) -> tuple[bytes, bool]:
-        """The line to store, and whether scrubbing changed it."""
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-        scrubbed = self._redactor.scrub(text)
+    def _write_line(
+        self, stream: zstandard.ZstdCompressionWriter, line: str | Iterator[str], kept: list[str] | None
+    ) -> bool:
+        """Scrub, encode and compress the line (whole, or batch by batch from its pieces), end it,
+        flush it; True when scrubbing changed it. `kept` collects the stored text for the live
+        viewer (which needs the whole record anyway)."""
+        if isinstance(line, str):
+            scrubbed = self._redactor.scrub(line)
+            _emit(stream, scrubbed, kept)
+            was_scrubbed = scrubbed is not line
+        else:
+            scrubber = self._redactor.stream_scrubber()
+            for batch in _batches(line, BATCH_CHARS):
+                _emit(stream, scrubber.feed(batch), kept)
+            _emit(stream, scrubber.close(), kept)
+            was_scrubbed = scrubber.changed
+        stream.write(b"\n")
+        stream.flush(zstandard.FLUSH_BLOCK)
+        if self._file is not None:
+            self._file.flush()
+        return was_scrubbed
+
+    def _end_cut_line(self) -> None:
+        if self._stream is None:
+            return
         try:
-            encoded = scrubbed.encode("utf-8")
-        except UnicodeEncodeError:
-            # Lone surrogates (from "\ud800" in a body) are not UTF-8; \u escapes keep the line valid.
-            text = json.dumps(record, ensure_ascii=True, separators=(",", ":"))
-            scrubbed = self._redactor.scrub(text)
-            encoded = scrubbed.encode("ascii")
-        return encoded + b"\n", scrubbed is not text
+            self._stream.write(b"\n")
+            self._stream.flush(zstandard.FLUSH_BLOCK)
+        except (OSError, zstandard.ZstdError) as error:
+            self._break_file(f"writing {self.path} failed: {error}")
 
     def _notify(self, shown: Record) -> None:
         # `shown` is what was stored: when scrubbing changed the line, it was parsed back from it.
@@ -302,3 +347,102 @@ class TraceWriter:
             except OSError as error:
                 self._fail(f"closing {self.path} failed: {error}")
             self._file = None
+
+
+# -- serialization -----------------------------------------------------------------------------
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_base64_text)
+
+
+def _base64_text(value: Any) -> str:
+    if isinstance(value, Base64Body):
+        return value.text()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def json_pieces(value: Any, piece_chars: int = PIECE_CHARS) -> Iterator[str]:
+    """The compact JSON text of `value`, exactly as `_dumps` makes it, in pieces that join to it.
+
+    Dicts and lists are walked; a string longer than `piece_chars` is escaped slice by slice (JSON
+    escapes one character at a time, so the slices join to the escaped whole); a `Base64Body` is
+    encoded run by run; every other value is dumped whole."""
+    if isinstance(value, str):
+        if len(value) <= piece_chars:
+            yield _dumps(value)
+            return
+        yield '"'
+        for start in range(0, len(value), piece_chars):
+            yield _dumps(value[start : start + piece_chars])[1:-1]
+        yield '"'
+    elif isinstance(value, Base64Body):
+        yield '"'
+        yield from value.pieces(piece_chars)
+        yield '"'
+    elif isinstance(value, dict):
+        opening = "{"
+        for key, item in value.items():
+            yield f"{opening}{_dumps(_json_key(key))}:"
+            opening = ","
+            yield from json_pieces(item, piece_chars)
+        yield "{}" if opening == "{" else "}"
+    elif isinstance(value, list | tuple):
+        opening = "["
+        for item in value:
+            yield opening
+            opening = ","
+            yield from json_pieces(item, piece_chars)
+        yield "[]" if opening == "[" else "]"
+    else:
+        yield _dumps(value)
+
+
+def _json_key(key: Any) -> str:
+    # The keys json.dumps accepts, written the way it writes them.
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, int | float):
+        return _dumps(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+
+
+def _batches(pieces: Iterator[str], batch_chars: int) -> Iterator[str]:
+    batch: list[str] = []
+    size = 0
+    for piece in pieces:
+        batch.append(piece)
+        size += len(piece)
+        if size >= batch_chars:
+            yield "".join(batch)
+            batch, size = [], 0
+    if batch:
+        yield "".join(batch)
+
+
+def _emit(stream: zstandard.ZstdCompressionWriter, text: str, kept: list[str] | None) -> None:
+    if not text:
+        return
+    if kept is not None:
+        kept.append(text)
+    # A lone surrogate (from "\ud800" in a body) is not UTF-8. It can only sit inside a JSON
+    # string, where backslashreplace writes it as the JSON escape \udXXX: the same value.
+    stream.write(text.encode("utf-8", "backslashreplace"))
+
+
+def _with_base64_text(record: Record) -> Record:
+    """`record` as plain JSON values: deferred base64 bodies (in the request and response parts,
+    where capture.record puts them) become their text."""
+    plain = record
+    for name, part in record.items():
+        if isinstance(part, dict) and any(isinstance(value, Base64Body) for value in part.values()):
+            if plain is record:
+                plain = dict(record)
+            plain[name] = {key: v.text() if isinstance(v, Base64Body) else v for key, v in part.items()}
+    return plain
+
+
+def _wire_bytes(exchange: Exchange) -> int:
+    request = sum(len(chunk.data) for chunk in exchange.request_chunks)
+    response = sum(len(chunk.data) for chunk in exchange.response_chunks)
+    return request + response + sum(len(message.data) for message in exchange.ws_messages)

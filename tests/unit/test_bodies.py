@@ -13,6 +13,8 @@ import pytest
 import zstandard
 
 from claude_tap.capture.bodies import (
+    UTF8_SLICE_BYTES,
+    Base64Body,
     ContentDecodingError,
     body_fields,
     classify_bytes,
@@ -203,3 +205,77 @@ def test_classify_bytes_picks_one_field() -> None:
     assert classify_bytes(b"{}") == {"body": {}}
     assert classify_bytes(b"{") == {"body_text": "{"}
     assert classify_bytes(b"\x80") == {"body_b64": "gA=="}
+
+
+# -- bodies in the chunks they arrived in ------------------------------------------------------
+
+
+def random_splits(data: bytes, seed: int, pieces: int = 6) -> list[bytes]:
+    rng = random.Random(seed)
+    cuts = sorted(rng.choices(range(len(data) + 1), k=pieces - 1))  # empty chunks too
+    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+
+
+CHUNKED_BODIES = {
+    "json": (PLAIN, ()),
+    "text with a split character": ("caf\u00e9 \u2192 \U0001f600 ok".encode(), ()),
+    "binary": (bytes(range(256)) * 3, ()),
+    "gzip json": (gzip.compress(PLAIN), (("content-encoding", "gzip"),)),
+    "gzip binary": (gzip.compress(b"\xff\xfe" * 100), (("content-encoding", "gzip"),)),
+    "broken gzip": (b"definitely not gzip", (("content-encoding", "gzip"),)),
+    "empty": (b"", ()),
+}
+
+
+@pytest.mark.parametrize("data, headers", CHUNKED_BODIES.values(), ids=CHUNKED_BODIES.keys())
+def test_body_fields_are_the_same_whole_byte_by_byte_and_in_random_splits(
+    data: bytes, headers: tuple
+) -> None:
+    whole = body_fields(data, headers)
+    assert body_fields([data[i : i + 1] for i in range(len(data))], headers) == whole
+    for seed in range(10):
+        assert body_fields(random_splits(data, seed), headers) == whole, seed
+
+
+def test_deferred_base64_keeps_the_chunks_and_writes_the_same_text() -> None:
+    chunks = [b"\xff\xfe\x00", b"\x01", b"", b"\x80\x81\x82\x83"]
+    fields = body_fields(chunks, (), defer_base64=True)
+    assert fields == {
+        "body_b64": Base64Body((b"\xff\xfe\x00", b"\x01", b"\x80\x81\x82\x83")),
+        "body_bytes": 8,
+    }
+    assert fields["body_b64"].text() == base64.b64encode(b"".join(chunks)).decode() == "//4AAYCBgoM="
+
+
+def test_a_body_that_would_not_decode_defers_its_raw_bytes_too() -> None:
+    fields = body_fields([b"not ", b"gzip"], {"content-encoding": "gzip"}, defer_base64=True)
+    assert fields["body_b64"] == Base64Body((b"not ", b"gzip"))
+    assert fields["decode_error"].startswith("gzip: ")
+
+
+def test_text_and_json_are_never_deferred() -> None:
+    assert body_fields([b'{"a":', b"1}"], (), defer_base64=True) == {"body": {"a": 1}, "body_bytes": 7}
+    assert body_fields([b"caf\xc3", b"\xa9"], (), defer_base64=True) == {
+        "body_text": "caf\u00e9",
+        "body_bytes": 5,
+    }
+
+
+@pytest.mark.parametrize("max_chars", [1, 4, 5, 8, 12, 100])
+def test_base64_pieces_join_to_the_base64_of_all_the_bytes(max_chars: int) -> None:
+    data = bytes(range(256)) * 2
+    for seed in range(20):
+        chunks = random_splits(data, seed, pieces=8)
+        pieces = list(Base64Body(tuple(chunks)).pieces(max_chars))
+        assert "".join(pieces) == base64.b64encode(data).decode(), seed
+        assert all(0 < len(piece) <= max(4, max_chars) for piece in pieces), seed
+    assert list(Base64Body((b"abcd",)).pieces(4)) == ["YWJj", "ZA=="]
+    assert list(Base64Body(()).pieces()) == []
+
+
+def test_a_large_single_chunk_is_decoded_in_slices_without_splitting_a_character() -> None:
+    # "é" is two bytes: put it across the first slice boundary.
+    text = "a" * (UTF8_SLICE_BYTES - 1) + "\u00e9" + "b" * 10
+    assert body_fields(text.encode(), ()) == {"body_text": text, "body_bytes": UTF8_SLICE_BYTES + 11}
+    binary = text.encode() + b"\xff"
+    assert body_fields(binary, ())["body_b64"] == base64.b64encode(binary).decode()

@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_tap.capture.exchange import Failed, RequestStarted, ResponseChunk, ResponseStarted
+from claude_tap.capture.bodies import Base64Body
+from claude_tap.capture.exchange import (
+    Failed,
+    Finished,
+    RequestChunk,
+    RequestStarted,
+    ResponseChunk,
+    ResponseStarted,
+)
 from claude_tap.capture.record import build_record, headers_dict, upstream_base
 from tests.factories import (
     anthropic_stream,
@@ -228,6 +236,28 @@ def test_sse_with_unknown_encoding_keeps_raw_bytes() -> None:
             }
         }
     )
+
+
+def test_deferred_base64_holds_the_binary_chunks_and_leaves_the_rest_as_it_was() -> None:
+    octets = (("content-type", "application/octet-stream"),)
+    upload = exchange(
+        [
+            RequestStarted(START_AT, "PUT", "/files", octets, "https://up.example/files"),
+            RequestChunk(START_AT, b"\xff\x00\x01\x02"),
+            RequestChunk(START_AT, b"\x03\x80"),
+            ResponseStarted(START_AT + 0.1, 200, (*SSE, ("content-encoding", "gzip"))),
+            ResponseChunk(START_AT + 0.2, b"data: not gzip\n\n"),
+            Finished(START_AT + 0.3),
+        ]
+    )
+    plain = build_record(upload, "ex-000001")
+    deferred = build_record(upload, "ex-000001", defer_base64=True)
+    assert deferred["request"]["body_b64"] == Base64Body((b"\xff\x00\x01\x02", b"\x03\x80"))
+    assert deferred["response"]["body_b64"] == Base64Body((b"data: not gzip\n\n",))
+    assert plain["request"]["body_b64"] == "/wABAgOA"
+    for part in ("request", "response"):
+        assert deferred[part]["body_b64"].text() == plain[part]["body_b64"]
+        assert {**deferred[part], "body_b64": plain[part]["body_b64"]} == plain[part]
 
 
 def test_sse_line_over_64_mib_stops_parsing_without_raising() -> None:

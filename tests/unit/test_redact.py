@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -313,6 +314,53 @@ def test_scrub_replaces_the_longer_of_two_overlapping_secrets_whole() -> None:
 def test_scrub_returns_the_same_string_when_nothing_matches() -> None:
     text = "nothing to see here"
     assert Redactor(known_secrets=[ENV_KEY]).scrub(text) is text
+
+
+# -- scrubbing a text that comes in pieces -----------------------------------------------------
+
+STREAM_SECRETS = [ENV_KEY, HEADER_KEY, "abcdefgh", "abcdefgh-ijkl", "aaaaaaaa"]
+STREAM_TEXT = (
+    f"{ENV_KEY}start {HEADER_KEY} abcdefgh-ijkl abcdefgh x aaaaaaaaaaaaaaaaaaa y "
+    f"sk-ant-api03-header-secret-000 (one short) {ENV_KEY}{ENV_KEY} aaaaaaa end{HEADER_KEY}"
+)
+
+
+def scrub_in_pieces(redactor: Redactor, pieces: list[str]) -> tuple[str, bool]:
+    scrubber = redactor.stream_scrubber()
+    out = [scrubber.feed(piece) for piece in pieces]
+    out.append(scrubber.close())
+    return "".join(out), scrubber.changed
+
+
+def test_stream_scrub_equals_scrub_of_the_whole_whole_char_by_char_and_in_random_splits() -> None:
+    redactor = Redactor(known_secrets=STREAM_SECRETS)
+    expected = redactor.scrub(STREAM_TEXT)
+    assert expected.count("[REDACTED:") == 9  # the 19 a's hold two whole secrets
+    assert scrub_in_pieces(redactor, [STREAM_TEXT]) == (expected, True)
+    assert scrub_in_pieces(redactor, list(STREAM_TEXT)) == (expected, True)
+    rng = random.Random(11)
+    for _ in range(300):
+        cuts = sorted(rng.sample(range(1, len(STREAM_TEXT)), rng.randint(1, 30)))
+        pieces = [STREAM_TEXT[a:b] for a, b in zip([0, *cuts], [*cuts, len(STREAM_TEXT)], strict=True)]
+        assert scrub_in_pieces(redactor, pieces) == (expected, True)
+
+
+def test_stream_scrub_holds_back_only_a_secret_length_tail() -> None:
+    redactor = Redactor(known_secrets=[ENV_KEY])
+    scrubber = redactor.stream_scrubber()
+    held = len(ENV_KEY) - 1  # any more and the tail would hold a whole secret
+    assert scrubber.feed("x" * 100 + ENV_KEY[:5]) == "x" * (105 - held)
+    assert scrubber.feed(ENV_KEY[5:] + " tail") == "x" * (held - 5)  # the cut moves to the secret's start
+    assert scrubber.close() == f"{marker(ENV_KEY)} tail"
+    assert scrubber.changed is True
+
+
+def test_stream_scrub_without_secrets_passes_pieces_through_unchanged() -> None:
+    scrubber = Redactor().stream_scrubber()
+    piece = "nothing to see here"
+    assert scrubber.feed(piece) is piece
+    assert scrubber.close() == ""
+    assert scrubber.changed is False
 
 
 # -- argv and the environment ------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import random
@@ -11,15 +12,27 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
 import zstandard
+from hypothesis import given
+from hypothesis import strategies as st
 
-from claude_tap.capture.exchange import Exchange
-from claude_tap.capture.redact import Redactor
+from claude_tap.capture.bodies import Base64Body
+from claude_tap.capture.exchange import (
+    Exchange,
+    Finished,
+    RequestChunk,
+    RequestStarted,
+    ResponseChunk,
+    ResponseStarted,
+)
+from claude_tap.capture.record import build_record
+from claude_tap.capture.redact import Redactor, marker
 from claude_tap.store.reader import ReadReport, read_records
-from claude_tap.store.writer import TraceWriter, exchange_id
+from claude_tap.store.writer import BATCH_CHARS, PIECEWISE_OVER_BYTES, TraceWriter, exchange_id, json_pieces
 from tests.unit.writer_child import SESSION, build_simple_record, make_exchange
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +43,32 @@ ENV_SECRET = "env-secret-value-0002"
 def read_all(path: Path) -> tuple[list[dict], ReadReport]:
     report = ReadReport()
     return list(read_records(path, report)), report
+
+
+def read_lines(path: Path) -> list[bytes]:
+    with open(path, "rb") as file:
+        return zstandard.ZstdDecompressor().stream_reader(file).read().split(b"\n")
+
+
+def compact(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def upload(seq: int, chunks: list[bytes], content_type: str = "application/octet-stream") -> Exchange:
+    """A POST whose body arrives in `chunks`, answered with a small JSON body."""
+    exchange = Exchange(seq=seq, started_wall=1_740_000_000.0 + seq)
+    headers = (("content-type", content_type),)
+    exchange.feed(RequestStarted(10.0, "POST", "/v1/files", headers, "https://api.anthropic.com/v1/files"))
+    for chunk in chunks:
+        exchange.feed(RequestChunk(10.001, chunk))
+    exchange.feed(ResponseStarted(10.2, 200, (("content-type", "application/json"),)))
+    exchange.feed(ResponseChunk(10.3, b'{"ok":true}'))
+    exchange.feed(Finished(10.5))
+    return exchange
+
+
+def in_chunks(data: bytes, size: int) -> list[bytes]:
+    return [data[start : start + size] for start in range(0, len(data), size)]
 
 
 def test_exchange_ids_are_ex_and_six_digits() -> None:
@@ -269,3 +308,148 @@ def test_the_default_builder_is_capture_record(tmp_path: Path) -> None:
     records, _ = read_all(tmp_path / "t.zst")
     expected = Redactor().redact_record(dict(record_module.build_record(make_exchange(1), "ex-000001")))
     assert records[1] == json.loads(json.dumps(expected))
+
+
+# -- large records: written piece by piece ------------------------------------------------------
+
+JSON_VALUES = [
+    {"a": [1, 2.5, None, True, False, -0.0, 10**20], "": {}, "empty": [], "nested": [[{}], [[]]]},
+    {'quote"key': 'va"lue\\ with \\"escapes\\" and \n\t\x00\x1f controls', "café": "→ 😀 \u2028"},
+    {1: "int key", 2.5: "float key", False: "bool key", None: "null key"},
+    ["half \ud83d of an emoji", "\udc80 alone", "x" * 50 + '"' * 7 + "\\" * 9 + "y" * 13],
+    "a long string " * 9,
+    [],
+    {},
+    3,
+]
+
+
+@pytest.mark.parametrize("piece_chars", [1, 3, 7, 64])
+@pytest.mark.parametrize("value", JSON_VALUES)
+def test_json_pieces_join_to_what_json_dumps_writes(value: object, piece_chars: int) -> None:
+    pieces = list(json_pieces(value, piece_chars))
+    assert "".join(pieces) == compact(value)
+
+
+JSON_LIKE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=20,
+)
+
+
+@given(JSON_LIKE, st.integers(min_value=1, max_value=9))
+def test_json_pieces_of_any_json_value_join_to_what_json_dumps_writes(
+    value: object, piece_chars: int
+) -> None:
+    assert "".join(json_pieces(value, piece_chars)) == compact(value)
+
+
+def test_json_pieces_slice_long_strings_and_encode_base64_bodies_run_by_run() -> None:
+    body = Base64Body((b"\xff\xfe\xfd\xfc", b"\x00" * 8))
+    pieces = list(json_pieces({"t": 'ab"cdefgh', "b": body}, piece_chars=4))
+    assert pieces == [
+        '{"t":',
+        '"',
+        'ab\\"c',
+        "defg",
+        "h",
+        '"',
+        ',"b":',
+        '"',
+        "//79",
+        "/AAA",
+        "AAAA",
+        "AAAA",
+        '"',
+        "}",
+    ]
+    assert "".join(pieces) == compact({"t": 'ab"cdefgh', "b": "//79/AAAAAAAAAAA"})
+
+
+def test_json_pieces_refuse_what_json_dumps_refuses() -> None:
+    with pytest.raises(TypeError):
+        list(json_pieces({"entry": {1, 2}}))
+    with pytest.raises(TypeError):
+        list(json_pieces({(1, 2): "tuple key"}))
+
+
+def test_a_large_exchange_is_written_piecewise_as_the_very_line_of_the_record(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    data = rng.randbytes(PIECEWISE_OVER_BYTES + 1000)
+    exchange = upload(1, in_chunks(data, 65536))
+    shown: list[dict] = []
+    writer = TraceWriter(tmp_path / "t.zst", SESSION, Redactor(), on_record=shown.append)
+    writer.submit(exchange)
+    assert writer.close(0).written == 1
+
+    expected = Redactor().redact_record(dict(build_record(exchange, "ex-000001")))
+    assert expected["request"]["body_b64"] == base64.b64encode(data).decode()
+    assert read_lines(tmp_path / "t.zst")[1] == compact(expected).encode()
+    records, _ = read_all(tmp_path / "t.zst")
+    assert shown == records  # the live viewer gets the text, not the deferred bytes
+
+
+def test_a_secret_inside_a_huge_body_is_scrubbed_wherever_pieces_and_batches_are_cut(tmp_path: Path) -> None:
+    # The secret every 23 characters over 3 MB: nearly every cut (chunks of 65536 bytes, string
+    # slices, batches of BATCH_CHARS) falls inside one of them.
+    count = 3 * 1024 * 1024 // (len(ENV_SECRET) + 1)
+    body = f"{ENV_SECRET} " * count
+    assert len(body) > 10 * BATCH_CHARS
+    shown: list[dict] = []
+    path = tmp_path / "t.zst"
+    writer = TraceWriter(path, SESSION, Redactor([ENV_SECRET]), on_record=shown.append)
+    writer.submit(upload(1, in_chunks(body.encode(), 65536), content_type="text/plain"))
+    writer.close(0)
+
+    with open(path, "rb") as file:
+        raw = zstandard.ZstdDecompressor().stream_reader(file).read()
+    assert ENV_SECRET.encode() not in raw
+    records, _ = read_all(path)
+    assert records[1]["request"]["body_text"] == f"{marker(ENV_SECRET)} " * count
+    assert shown == records  # scrubbing changed the line: the viewer gets it as stored
+
+
+def test_a_record_that_fails_halfway_leaves_a_cut_line_readers_skip(tmp_path: Path) -> None:
+    def build_with_a_bad_value(exchange: Exchange, record_id: str) -> dict:
+        # The long string goes out before the set is reached.
+        return {"type": "exchange", "id": record_id, "long": "x" * (4 * BATCH_CHARS), "bad": {1, 2}}
+
+    writer = TraceWriter(tmp_path / "t.zst", SESSION, Redactor(), build=build_with_a_bad_value)
+    writer.submit(upload(1, [b"\x00" * (PIECEWISE_OVER_BYTES + 1)]))
+    writer.submit_record({"type": "transcript", "entry": "after"})
+    stats = writer.close(0)
+
+    assert (stats.written, stats.failed) == (1, 1)
+    assert stats.errors == [
+        "ex-000001: serializing the record failed: TypeError: Object of type set is not JSON serializable"
+    ]
+    records, report = read_all(tmp_path / "t.zst")
+    assert [r["type"] for r in records] == ["session", "transcript", "end"]
+    assert report.skipped == 1
+    assert records[-1]["failed"] == 1
+
+
+@pytest.mark.parametrize("chunk_bytes", [65536, 20 * 1024 * 1024], ids=["streamed", "one chunk"])
+def test_recording_a_20_mb_binary_upload_takes_little_memory_beyond_the_upload(
+    tmp_path: Path, chunk_bytes: int
+) -> None:
+    # Traced from after the exchange exists: what building and writing its record allocates.
+    # Before the piecewise path the joined bytes, base64 bytes, base64 text, JSON line and
+    # encoded line were alive together, about 5.5x the body; now it is a few slices.
+    size = 20 * 1024 * 1024
+    data = random.Random(3).randbytes(size)
+    writer = TraceWriter(tmp_path / "t.zst", SESSION, Redactor([ENV_SECRET]))
+    exchange = upload(1, in_chunks(data, chunk_bytes))
+    tracemalloc.start()
+    try:
+        writer.submit(exchange)
+        del exchange
+        writer.close(0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < size // 2
+
+    line = read_lines(tmp_path / "t.zst")[1]
+    assert json.loads(line)["request"]["body_b64"] == base64.b64encode(data).decode()
