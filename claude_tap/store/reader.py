@@ -137,11 +137,17 @@ def _lines(file: IO[bytes], report: ReadReport) -> Iterator[bytes]:
     head = file.read(len(ZSTD_MAGIC))
     report.compressed = head == ZSTD_MAGIC
     chunks = _zstd_chunks(file, head, report) if report.compressed else _plain_chunks(file, head)
-    pending = b""
+    parts: list[bytes] = []  # the line being read; joined once it is complete (linear for huge lines)
     for chunk in chunks:
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        yield from complete
+        start = 0
+        while (end := chunk.find(b"\n", start)) != -1:
+            parts.append(chunk[start:end])
+            yield b"".join(parts)
+            parts.clear()
+            start = end + 1
+        if start < len(chunk):
+            parts.append(chunk[start:])
+    pending = b"".join(parts)
     if not pending.strip():
         return
     if report.compressed or report.truncated:
