@@ -47,6 +47,8 @@ def test_sidebar_lists_every_turn_with_its_facts(open_viewer: OpenViewer) -> Non
         "57k",
         "tok",
         "$0.112",
+        "(+1",  # one turn has usage but a model with no known price
+        "unpriced)",
         "1",
         "error",
     ]
@@ -426,3 +428,19 @@ def test_narrow_screen_stacks_list_and_detail_without_sideways_scrolling(open_vi
     assert detail_box["y"] >= list_box["y"] + list_box["height"] - 1
     page.click('[data-turn="3"]')
     expect(page.locator("#detail .detail-head h2")).to_have_text("Turn 4")
+
+
+def test_a_session_of_unknown_models_is_shown_unpriced_never_as_zero(open_viewer: OpenViewer) -> None:
+    from tests.factories import usage
+
+    turns = [
+        make_turn(0, model="claude-opus-9", usage=usage(100, 20), cost_usd=None),
+        make_turn(1, model="claude-opus-9", usage=usage(150, 30), cost_usd=None),
+    ]
+    page = open_viewer(turns)
+
+    summary = page.locator("#session-summary").inner_text()
+    assert "price unknown" in summary and "$0" not in summary
+    page.locator('[data-turn="1"]').click()
+    page.locator('#detail [data-tab="usage"]').click()
+    assert "price unknown" in panel_text(page) and "$0" not in panel_text(page)

@@ -253,17 +253,9 @@ function tabUsage(turn) {
 }
 
 function sessionTotals(uptoIndex) {
-  let tokens = 0;
-  let cost = 0;
-  let unpriced = 0;
-  for (const index of store.order) {
-    if (index > uptoIndex) break;
-    const rec = store.recs[index];
-    tokens += rec.usage ? rec.usage.total_tokens || 0 : 0;
-    if (typeof rec.cost_usd === "number") cost += rec.cost_usd;
-    else if (rec.usage) unpriced++;
-  }
-  const costText = fmtCost(cost) + (unpriced ? " " + t("usage.unpriced", { n: unpriced }) : "");
+  const upto = store.order.filter((index) => index <= uptoIndex).map((index) => store.recs[index]);
+  const tokens = upto.reduce((sum, rec) => sum + (rec.usage ? rec.usage.total_tokens || 0 : 0), 0);
+  const costText = fmtCostTotal(upto);
   return h(
     "div",
     null,

@@ -6,12 +6,10 @@ and orderings. Rows carry data-turn="<index>"; a click on one selects that turn 
 function renderHeader() {
   const info = store.info || {};
   let tokens = 0;
-  let cost = 0;
   let errors = 0;
   for (const index of store.order) {
     const rec = store.recs[index];
     tokens += rec.usage ? rec.usage.total_tokens || 0 : 0;
-    cost += typeof rec.cost_usd === "number" ? rec.cost_usd : 0;
     if (store.derived[index].isError) errors++;
   }
   byId("session-title").textContent = [
@@ -31,7 +29,10 @@ function renderHeader() {
   appendAll(clear(byId("session-summary")), [
     h("span", { text: plural(store.order.length, "n.turn", "n.turns") }),
     h("span", { text: fmtTokens(tokens) + " " + t("usage.tokensShort") }),
-    h("span", { text: fmtCost(cost) }),
+    h("span", { text: fmtCostTotal(
+        store.order.map((index) => store.recs[index]),
+        true,
+      ) }),
     errors ? h("span", { class: "err-text", text: plural(errors, "n.error", "n.errors") }) : null,
   ]);
 }

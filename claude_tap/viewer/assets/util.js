@@ -55,6 +55,22 @@ function fmtCost(usd) {
   return "$" + Math.round(usd).toLocaleString("en-US");
 }
 
+/* The cost of several turns: never "$0" for turns whose model has no known price. */
+function fmtCostTotal(recs, short) {
+  let cost = 0;
+  let priced = 0;
+  let unpriced = 0;
+  for (const rec of recs) {
+    if (typeof rec.cost_usd === "number") {
+      cost += rec.cost_usd;
+      priced++;
+    } else if (rec.usage) unpriced++;
+  }
+  if (!priced) return unpriced ? t("usage.noPrice") : fmtCost(0);
+  const note = short ? "usage.unpricedShort" : "usage.unpriced";
+  return fmtCost(cost) + (unpriced ? " " + t(note, { n: unpriced }) : "");
+}
+
 function fmtMs(ms) {
   if (ms === null || ms === undefined) return "—";
   if (ms < 1000) return Math.round(ms) + " ms";
