@@ -73,8 +73,8 @@ def parse_target(value: str) -> str:
         raise ValueError(
             f"{value!r} is not an http(s) URL; give the upstream base, e.g. https://api.anthropic.com"
         )
-    if parts.query or parts.fragment:
-        raise ValueError(f"{value!r} has a query or fragment; give only scheme://host[:port][/path]")
+    if parts.query or parts.fragment:  # not quoted: a query may hold a key
+        raise ValueError("the URL has a query or fragment; give only scheme://host[:port][/path]")
     return value.strip().rstrip("/")
 
 

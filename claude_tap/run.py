@@ -39,7 +39,7 @@ from claude_tap.launch import ExitCode, LaunchError, run_child
 from claude_tap.options import PROG, TapOptions, is_loopback
 from claude_tap.proxy.handoff import DeferredSink
 from claude_tap.proxy.reverse import ProxyConfig, ReverseProxy
-from claude_tap.proxy.upstream import build_upstream_url
+from claude_tap.proxy.upstream import Target, build_upstream_url
 from claude_tap.store.paths import HTML_FILE, LOG_FILE, TRACE_FILE, SessionDirError, new_session_dir
 from claude_tap.store.writer import TraceWriter, WriterStats
 
@@ -104,12 +104,31 @@ def plan_client_run(options: TapOptions, environment: Environment) -> Plan:
     notes = [rewrite.note] if rewrite.note else []
     if options.target is not None:
         source = options.from_env.get("target", "--tap-target")
-        return Plan(client.name, client, mode, options.target, source, rewrite.argv, notes=tuple(notes))
+        return Plan(
+            client.name,
+            client,
+            mode,
+            checked_target(options.target, source),
+            source,
+            rewrite.argv,
+            notes=tuple(notes),
+        )
     detected = client.detect_target(environment.environ, environment.home, environment.cwd, rewrite.argv)
     if detected.reverse_refusal is not None:
         raise CommandError(detected.reverse_refusal)
     notes.extend(detected.notes)
-    return Plan(client.name, client, mode, detected.url, detected.source, rewrite.argv, notes=tuple(notes))
+    target = checked_target(detected.url, detected.source)
+    return Plan(client.name, client, mode, target, detected.source, rewrite.argv, notes=tuple(notes))
+
+
+def checked_target(target: str, source: str) -> str:
+    """`target` if the proxy can forward to it; else a usage error naming `source`, raised before
+    anything is created (the message never quotes credentials or a query: see Target.parse)."""
+    try:
+        Target.parse(target)
+    except ValueError as error:
+        raise CommandError(f"{error} (from {source})", ExitCode.USAGE) from error
+    return target
 
 
 def forward_unavailable(client: ClientConfig, *, explicit: bool) -> str:

@@ -230,8 +230,13 @@ class Redactor:
     # -- remembering and scrubbing ------------------------------------------------------------
 
     def remember(self, secret: str, label: str | None = None) -> None:
-        """Add a secret for `scrub` (ignored when shorter than 8 characters or already a marker)."""
-        if len(secret) < MIN_REMEMBERED_SECRET or _MARKER_RE.fullmatch(secret):
+        """Add a secret for `scrub` (ignored when shorter than 8 characters, a marker, or digits only).
+
+        Digits only: scrub runs over serialized JSON, where such a value also matches a JSON number
+        (a TTL, a timestamp, a count) and its marker would leave the line unparseable, losing the
+        record. A number under a secret name is still redacted where that name holds it.
+        """
+        if len(secret) < MIN_REMEMBERED_SECRET or _MARKER_RE.fullmatch(secret) or _is_digits(secret):
             return
         replacement = label or marker(secret)
         forms = {secret}
@@ -288,10 +293,12 @@ class Redactor:
         # Each cookie value on its own, so a session cookie echoed elsewhere is scrubbed too.
         # In Set-Cookie only the first pair is a cookie; Domain=.example.com and Expires=... are
         # attributes, and scrubbing them would blank every URL of that domain.
+        # A quoted value (RFC 6265) is remembered without its quotes: with them it would match a
+        # whole JSON string in a trace line, and its marker would leave the line unparseable.
         pairs = value.split(";")
         for pair in pairs[:1] if is_set_cookie else pairs:
             _, _, cookie_value = pair.partition("=")
-            self.remember(cookie_value.strip())
+            self.remember(cookie_value.strip().removeprefix('"').removesuffix('"'))
 
     def redact_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return {name: self.redact_header_value(name, value) for name, value in headers.items()}
@@ -431,6 +438,10 @@ class Redactor:
         if data is event["data"]:
             return event
         return {**event, "data": data}
+
+
+def _is_digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()
 
 
 def _scrub(pairs: tuple[tuple[str, str], ...], text: str) -> str:

@@ -10,12 +10,17 @@ This module knows nothing about clients or API formats.
 
 from __future__ import annotations
 
+import re
 import ssl
 import time
 
 import aiohttp
 
 from claude_tap.capture.exchange import Exchange, Failed
+
+# A URL's query inside an exception's text: aiohttp's ClientResponseError (e.g. a bad status line)
+# ends with url='...?key=...', and the message goes to the client, the trace and proxy.log.
+_URL_QUERY_RE = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?'\"]*)\?[^\s'\"]*", re.IGNORECASE)
 
 
 class UpstreamFailure(Exception):
@@ -31,7 +36,7 @@ def describe(
     exc: BaseException, *, connect_timeout_s: float | None = None, read_timeout_s: float | None = None
 ) -> str:
     """A short cause, e.g. "TLS certificate not trusted: ..." or "connection failed: Connection refused"."""
-    detail = str(exc) or type(exc).__name__
+    detail = _URL_QUERY_RE.sub(r"\1", str(exc)) or type(exc).__name__
     match exc:
         case aiohttp.ConnectionTimeoutError():
             return f"no connection within the connect timeout{_seconds(connect_timeout_s)}"

@@ -92,6 +92,7 @@ class Relay:
         self._env: Mapping[str, str] = {}
         self._proxy_by_origin: dict[str, tuple[str | None, str | None]] = {}
         self.submit_failures = 0
+        self.stopping = False  # set by the mode before it cancels what is in flight
 
     async def open(self, env: Mapping[str, str]) -> None:
         """Create the session (inside the running loop); `env` supplies HTTP(S)_PROXY and NO_PROXY."""
@@ -177,7 +178,11 @@ class Relay:
                 return await websocket.relay_websocket(self, request, upstream_url, exchange)
             return await self._relay_http(request, upstream_url, exchange)
         except asyncio.CancelledError:
-            fail(exchange, "the client closed the connection before the exchange finished", by_client=True)
+            if self.stopping:  # the server cancels what is still running when the tap stops
+                fail(exchange, "claude-tap stopped before the exchange finished")
+            else:
+                reason = "the client closed the connection before the exchange finished"
+                fail(exchange, reason, by_client=True)
             raise
         except Exception as exc:
             fail(exchange, f"proxy error: {describe(exc)}")

@@ -82,6 +82,7 @@ class ReverseProxy:
     async def start(self) -> str:
         """Listen and return the base URL clients should use, e.g. "http://127.0.0.1:54321"."""
         config = self.config
+        self._relay.stopping = False
         await self._relay.open(os.environ if config.env is None else config.env)
         server = web.Server(
             self._handle,
@@ -111,6 +112,7 @@ class ReverseProxy:
 
     async def stop(self) -> None:
         """Stop listening, cut exchanges still running after a short grace, close upstream connections."""
+        self._relay.stopping = True
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

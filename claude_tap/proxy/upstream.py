@@ -41,23 +41,28 @@ class Target:
 
     @classmethod
     def parse(cls, text: str) -> Target:
-        """Parse `text` (e.g. "https://chatgpt.com/backend-api/codex"); ValueError names what is wrong."""
+        """Parse `text` (e.g. "https://chatgpt.com/backend-api/codex"); ValueError names what is wrong.
+
+        The message quotes the target without user info, query and fragment: they may hold a
+        password or a key, and the message is printed.
+        """
         parts = urlsplit(text.strip())
+        shown = repr(parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment="").geturl())
         match parts.scheme.lower():
             case "http" | "https" as scheme:
                 pass
             case _:
-                raise ValueError(f"target {text!r}: the scheme must be http or https")
+                raise ValueError(f"target {shown}: the scheme must be http or https")
         if not parts.hostname:
-            raise ValueError(f"target {text!r}: a host is required, e.g. https://api.openai.com")
+            raise ValueError(f"target {shown}: a host is required, e.g. https://api.openai.com")
         if parts.username is not None or parts.password is not None:
-            raise ValueError(f"target {text!r}: credentials do not belong in the target URL")
+            raise ValueError(f"target {shown}: credentials do not belong in the target URL")
         if parts.query or parts.fragment:
-            raise ValueError(f"target {text!r}: a query or fragment is not allowed in the target")
+            raise ValueError(f"target {shown}: a query or fragment is not allowed in the target")
         try:
             port = parts.port
         except ValueError:
-            raise ValueError(f"target {text!r}: the port is not a number between 0 and 65535") from None
+            raise ValueError(f"target {shown}: the port is not a number between 0 and 65535") from None
         return cls(scheme=scheme, host=parts.hostname, port=port, base_path=parts.path.rstrip("/"))
 
     @property

@@ -1,9 +1,10 @@
 """WebSocket relay: one upgrade from the client becomes one WebSocket to the upstream, spliced together.
 
 The upstream is connected first (same URL rule as HTTP, ws/wss from the target's scheme, the client's
-subprotocols and headers passed on), so a refused upgrade reaches the client as an error status. Then
-two pumps copy messages each way: text, binary, ping and pong pass through unchanged (neither side
-answers pings on the other's behalf); text, binary and close are reported as `WebSocketMessage`s.
+subprotocols and headers passed on, the upstream's handshake headers passed back), so a refused
+upgrade reaches the client as an error status. Then two pumps copy messages each way: text, binary,
+ping and pong pass through unchanged (neither side answers pings on the other's behalf); text,
+binary and close are reported as `WebSocketMessage`s.
 A close frame from either side is passed on with its code and reason and the other side's reply
 comes back; a connection dropped without a close frame is mirrored (the client's transport is
 aborted) or, for a vanished client, the upstream is told 1001 "going away".
@@ -25,7 +26,7 @@ from yarl import URL
 from claude_tap.capture.exchange import Exchange, Finished, ResponseStarted, WebSocketMessage
 from claude_tap.proxy.failures import UpstreamFailure, fail, without_query
 from claude_tap.proxy.tasks import spawn
-from claude_tap.proxy.upstream import request_headers_for_upstream
+from claude_tap.proxy.upstream import request_headers_for_upstream, response_headers_for_client
 
 if TYPE_CHECKING:
     from claude_tap.proxy.relay import Relay
@@ -97,6 +98,13 @@ async def relay_websocket(
             compress=wants_deflate,
             decode_text=False,
             timeout=_CLOSE_TIMEOUT_S,
+        )
+        # The upstream's own headers (cookies, request ids, state) go to the client as with HTTP;
+        # the Sec-WebSocket-* ones belong to each handshake, and aiohttp makes the client's.
+        client.headers.extend(
+            (name, value)
+            for name, value in response_headers_for_client(handshake.headers.items())
+            if not name.lower().startswith("sec-websocket-")
         )
         await client.prepare(request)
         await _splice(request, client, upstream, exchange)

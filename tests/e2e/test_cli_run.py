@@ -105,6 +105,19 @@ async def test_target_detected_from_the_clients_own_variable(tmp_path: Path, ups
     assert records[1]["request"]["url"] == f"{upstream}/v1/messages?beta=true"
 
 
+async def test_a_target_with_credentials_or_a_key_is_refused_without_printing_them(tmp_path: Path) -> None:
+    # A gateway URL in the client's own variable (or in --tap-target) may carry a password or a key.
+    env = client_env(tmp_path, ANTHROPIC_BASE_URL="http://alice:hunter2-gateway-pass@127.0.0.1:9")
+    done = await run_tap(tmp_path, ["--", "-p", "hi"], env)
+    assert done.returncode == 2, done.stderr
+    assert "credentials do not belong in the target URL" in done.stderr
+    assert "hunter2-gateway-pass" not in done.stderr and "internal error" not in done.stderr
+
+    keyed = await run_tap(tmp_path, ["--tap-target", "http://127.0.0.1:9/v1?key=AIzaTargetKey123", "--"], env)
+    assert keyed.returncode == 2, keyed.stderr
+    assert "query" in keyed.stderr and "AIzaTargetKey123" not in keyed.stderr
+
+
 async def test_output_dir_flag_and_variable_choose_where_the_session_goes(
     tmp_path: Path, upstream: str
 ) -> None:

@@ -467,6 +467,26 @@ async def test_websocket_relays_both_ways_and_the_client_close(
     ]
 
 
+async def test_websocket_handshake_headers_of_the_upstream_reach_the_client(
+    proxy: ReverseProxy, loopback: Loopback, client: aiohttp.ClientSession
+) -> None:
+    async def with_headers(request: web.BaseRequest) -> web.StreamResponse:
+        ws = web.WebSocketResponse(protocols=("v2",))
+        ws.headers["x-codex-turn-state"] = "turn-7"
+        ws.headers.add("Set-Cookie", "a=1")
+        ws.headers.add("Set-Cookie", "b=2")
+        await ws.prepare(request)
+        await ws.close()
+        return ws
+
+    loopback.route("ws-headers", with_headers)
+    async with client.ws_connect(f"{proxy.url}/v1/ws-headers", protocols=["v2"]) as ws:
+        assert ws.protocol == "v2"
+        assert ws._response.headers["x-codex-turn-state"] == "turn-7"
+        assert ws._response.headers.getall("Set-Cookie") == ["a=1", "b=2"]
+        assert ws._response.headers.getall("Sec-WebSocket-Accept")[1:] == []  # one, the proxy's own
+
+
 async def test_websocket_close_from_the_upstream_reaches_the_client(
     proxy: ReverseProxy, client: aiohttp.ClientSession, sink: ListSink
 ) -> None:
@@ -698,6 +718,33 @@ async def test_upstream_hanging_up_without_an_answer_gives_502(
         assert "closed the connection without answering" in await error_message(r)
 
 
+async def test_a_malformed_upstream_answer_never_puts_the_query_in_the_log_or_the_502(
+    proxy: ReverseProxy,
+    loopback: Loopback,
+    client: aiohttp.ClientSession,
+    sink: ListSink,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def garbage(request: web.BaseRequest) -> web.StreamResponse:
+        assert request.transport is not None
+        request.transport.write(b"garbage\r\n\r\n")  # not a status line
+        await asyncio.sleep(0.05)
+        request.transport.abort()
+        return web.Response()
+
+    loopback.route("garbage", garbage)
+    caplog.set_level(logging.DEBUG, logger=LOG.name)
+    async with client.post(f"{proxy.url}/v1/garbage?key=AIzaQuerySecret123", data=b"{}") as r:
+        assert r.status == 502
+        message = await error_message(r)
+    assert f"{loopback.url}/v1/garbage" in message
+    assert "AIzaQuerySecret123" not in message
+    exchange = await sink.one()
+    assert exchange.failure is not None and "AIzaQuerySecret123" not in exchange.failure.reason
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "/v1/garbage" in logged and "AIzaQuerySecret123" not in logged
+
+
 async def test_client_leaving_cancels_the_upstream_request_at_once(
     proxy: ReverseProxy, loopback: Loopback, client: aiohttp.ClientSession, sink: ListSink
 ) -> None:
@@ -757,6 +804,20 @@ async def test_stop_does_not_wait_for_a_stream_that_never_ends(
     assert time.monotonic() - started < 3
     exchange = await sink.one()
     assert exchange.failure is not None
+    response.close()
+
+
+async def test_a_stream_cut_by_stop_is_recorded_as_cut_by_the_tap_not_by_the_client(
+    loopback: Loopback, client: aiohttp.ClientSession, sink: ListSink
+) -> None:
+    proxy = ReverseProxy(ProxyConfig(target=loopback.url), sink, LOG)
+    await proxy.start()
+    response = await client.get(f"{proxy.url}/v1/sse?n=1000&delay_ms=100")
+    await response.content.readany()
+    await proxy.stop()
+    exchange = await sink.one()
+    assert exchange.failure is not None and not exchange.failure.by_client
+    assert exchange.failure.reason == "claude-tap stopped before the exchange finished"
     response.close()
 
 

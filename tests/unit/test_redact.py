@@ -97,6 +97,19 @@ def test_cookie_values_are_remembered_one_by_one() -> None:
     assert redactor.scrub("echoed abcdef0123456789 here") == f"echoed {marker('abcdef0123456789')} here"
 
 
+def test_a_quoted_cookie_value_echoed_in_a_body_leaves_the_line_valid_json() -> None:
+    # RFC 6265 allows cookie-value = DQUOTE *cookie-octet DQUOTE. Remembered with its quotes, the
+    # value would match a whole JSON string, quotes included, and its marker would break the line.
+    redactor = Redactor()
+    record = {
+        "type": "exchange",
+        "request": {"headers": {"cookie": 'sid="s3ssionvalue42"'}, "body": {"echo": "s3ssionvalue42"}},
+    }
+    line = redactor.scrub(json.dumps(redactor.redact_record(record), separators=(",", ":")))
+    assert json.loads(line)["request"]["body"] == {"echo": marker("s3ssionvalue42")}
+    assert redactor.scrub('log: "s3ssionvalue42"') == f'log: "{marker("s3ssionvalue42")}"'
+
+
 def test_set_cookie_attributes_are_not_remembered_as_secrets() -> None:
     redactor = Redactor()
     redactor.redact_headers({"set-cookie": "sid=sid-value-0123; Domain=.anthropic.com; Path=/"})

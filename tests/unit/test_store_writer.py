@@ -30,7 +30,7 @@ from claude_tap.capture.exchange import (
     ResponseStarted,
 )
 from claude_tap.capture.record import build_record
-from claude_tap.capture.redact import Redactor, marker
+from claude_tap.capture.redact import Redactor, marker, secrets_from_env
 from claude_tap.store.reader import ReadReport, read_records
 from claude_tap.store.writer import BATCH_CHARS, PIECEWISE_OVER_BYTES, TraceWriter, exchange_id, json_pieces
 from tests.unit.writer_child import SESSION, build_simple_record, make_exchange
@@ -262,6 +262,20 @@ def test_secrets_never_reach_the_file_or_the_live_viewer(tmp_path: Path) -> None
     assert records[1]["request"]["headers"]["x-api-key"] == "[REDACTED:f7f1aa94]"
     assert records[2]["entry"] == {"text": "echo [REDACTED:f7f1aa94]"}
     assert shown == records  # the viewer sees exactly what was stored
+
+
+def test_a_number_in_a_secret_named_variable_never_breaks_the_json_of_a_record(tmp_path: Path) -> None:
+    # CLAUDE_CODE_API_KEY_HELPER_TTL_MS has KEY in its name; its value is a duration, and the same
+    # number in a body must stay a JSON number, not become a bare marker that no reader can parse.
+    env = {"CLAUDE_CODE_API_KEY_HELPER_TTL_MS": "86400000", "ANTHROPIC_API_KEY": SECRET}
+    path = tmp_path / "trace.jsonl.zst"
+    writer = TraceWriter(path, SESSION, Redactor(secrets_from_env(env)))
+    writer.submit(make_exchange(1, body=f'{{"ttl_ms":86400000,"note":"{SECRET}"}}'.encode()))
+    stats = writer.close(0)
+    records, report = read_all(path)
+    assert (stats.written, stats.failed, report.skipped) == (1, 0, 0)
+    assert [r["type"] for r in records] == ["session", "exchange", "end"]
+    assert records[1]["request"]["body"] == {"ttl_ms": 86400000, "note": marker(SECRET)}
 
 
 def test_a_failing_live_viewer_is_counted_and_recording_goes_on(tmp_path: Path) -> None:
