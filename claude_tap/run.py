@@ -249,10 +249,14 @@ def proxy_log(path: Path, redactor: Redactor, *, debug: bool, stderr: TextIO) ->
     handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
     if debug:
         handlers.append(logging.StreamHandler(stderr))
+    # aiohttp and asyncio log what escapes a handler or a task; with no handler of their own, Python's
+    # last-resort handler would print it, unscrubbed, on the agent's terminal.
+    loggers = (log, logging.getLogger("aiohttp"), logging.getLogger("asyncio"))
     for handler in handlers:
         handler.addFilter(ScrubFilter(redactor))
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        log.addHandler(handler)
+        for logger in loggers:
+            logger.addHandler(handler)
     previous_level = log.level
     log.setLevel(logging.DEBUG if debug else logging.INFO)
     try:
@@ -260,7 +264,8 @@ def proxy_log(path: Path, redactor: Redactor, *, debug: bool, stderr: TextIO) ->
     finally:
         log.setLevel(previous_level)
         for handler in handlers:
-            log.removeHandler(handler)
+            for logger in loggers:
+                logger.removeHandler(handler)
             handler.close()
 
 
