@@ -167,9 +167,23 @@ async def run_session(plan: Plan, options: TapOptions, environment: Environment)
         if not is_loopback(options.host):
             environment.say(host_warning(options.host))
         exit_code, stats = await record(plan, options, environment, session_dir, started, redactor)
-        html_path = write_viewer(session_dir, environment)
-        print_summary(environment, session_dir, html_path, stats)
+        with ctrl_c_finishes_the_trace(environment):
+            # In a thread, so the loop stays free to answer a Ctrl+C while a long session renders.
+            html_path = await asyncio.to_thread(write_viewer, session_dir, environment)
+            print_summary(environment, session_dir, html_path, stats)
     return RunResult(exit_code, session_dir, html_path)
+
+
+@contextlib.contextmanager
+def ctrl_c_finishes_the_trace(environment: Environment) -> Iterator[None]:
+    """Once the client is gone, a Ctrl+C (often a second press meant for the agent) must not cost the
+    trace its end record, the viewer or the client's exit code: say so, and finish."""
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, environment.say, f"{PROG}: finishing the trace; one moment")
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
 
 
 async def record(
@@ -220,11 +234,12 @@ async def record(
         else:
             exit_code = await launch(plan, proxy_url, environment)
     finally:
-        await proxy.stop()
-        handoff.flush()
-        stats = await asyncio.to_thread(writer.close, exit_code)  # None in the end record: cut short
-        if live is not None:
-            await live.stop()
+        with ctrl_c_finishes_the_trace(environment):
+            await proxy.stop()
+            handoff.flush()
+            stats = await asyncio.to_thread(writer.close, exit_code)  # None in the end record: cut short
+            if live is not None:
+                await live.stop()
     return exit_code, stats
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import random
 import re
@@ -287,3 +288,36 @@ async def test_twenty_parallel_streams_all_complete_and_all_are_recorded(
     assert records[-1]["type"] == "end" and records[-1]["exchanges"] == 20
     assert json.loads(recorded[0]["response"]["events"][4]["data"]) == {"i": 4}
     assert (only_session_dir(tap.output_dir) / "trace.html").stat().st_size > 0
+
+
+# --- Ctrl+C while the trace is being finished ---
+
+
+async def test_ctrl_c_during_the_wrap_up_still_writes_the_viewer_and_keeps_the_exit_code(
+    tmp_path: Path, loopback: Loopback
+) -> None:
+    rng = random.Random(7)
+    async with proxy_only(tmp_path, loopback.url) as tap:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            # Enough distinct conversation text that writing trace.html takes a noticeable moment.
+            messages: list[dict[str, str]] = []
+            for i in range(40):
+                words = " ".join(f"w{rng.randrange(10**6)}" for _ in range(4000))
+                messages.append({"role": "user" if i % 2 == 0 else "assistant", "content": words})
+                body = json.dumps({"model": "claude-sonnet-4-5", "messages": messages}).encode()
+                headers = {"content-type": "application/json"}
+                async with http.post(f"{tap.url}/v1/messages", data=io.BytesIO(body), headers=headers) as r:
+                    assert r.status == 200
+        tap.proc.send_signal(signal.SIGINT)  # the first press: stop recording, finish up
+        await wait_for(lambda: "stopping" in tap.stderr, 10, "the tap to start finishing")
+        await asyncio.sleep(0.05)
+        assert tap.proc.returncode is None, "the wrap-up ended too soon for this test to press again"
+        tap.proc.send_signal(signal.SIGINT)  # a second press, meant for the agent, lands on us
+        done = await tap.stop(signal.SIGINT)
+
+    assert done.returncode == 0, done.stderr
+    session = tap.session_dir()
+    assert (session / "trace.html").stat().st_size > 0
+    records = trace_records(session)
+    assert records[-1]["type"] == "end" and len(exchanges(records)) == 40
+    assert "finishing the trace" in done.stderr
