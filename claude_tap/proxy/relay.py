@@ -19,6 +19,7 @@ This module knows nothing about clients, API formats or the trace file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http
 import itertools
 import json
@@ -59,6 +60,8 @@ MAX_HEADER_LINE_BYTES = 64 * 1024
 # aiohttp adds these to outgoing requests unless told not to; the upstream must see only the client's.
 _SKIP_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# How long a request the upstream refused may go on reading the client's body for the record.
+_READ_REST_LIMIT_S = 10.0
 
 
 class ExchangeSink(Protocol):
@@ -207,7 +210,9 @@ class Relay:
                 **self.route_via_proxy(upstream_url, headers),
             )
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            return self.error_response(exchange, self.connect_failure(upstream_url, exc))
+            failure = self.connect_failure(upstream_url, exc)
+            await _read_rest_into_record(body)
+            return self.error_response(exchange, failure)
         try:
             return await self._relay_response(request, upstream, upstream_url, exchange)
         finally:
@@ -301,6 +306,17 @@ async def _stream_request_body(reader: aiohttp.StreamReader, exchange: Exchange)
         yield chunk
         exchange.feed(RequestChunk(time.monotonic(), chunk))
     exchange.feed(RequestEnded(time.monotonic()))
+
+
+async def _read_rest_into_record(body: bytes | AsyncIterator[bytes] | None) -> None:
+    """The upstream never took a streamed body: read what is left of it anyway (the stream feeds the
+    record), so the trace holds what the agent sent. Bounded, so a never-ending upload cannot hang us."""
+    if body is None or isinstance(body, bytes):
+        return
+    with contextlib.suppress(TimeoutError, aiohttp.ClientError, ConnectionError):
+        async with asyncio.timeout(_READ_REST_LIMIT_S):
+            async for _ in body:
+                pass
 
 
 def _log_level(exchange: Exchange) -> int:

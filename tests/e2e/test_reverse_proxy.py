@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -886,3 +887,22 @@ async def test_env_in_the_config_replaces_the_process_environment(
     async with client.get(f"{proxy.url}/x") as r:
         assert r.status == 200
     assert counting_proxy.request_lines == ["GET http://vendor.invalid/x HTTP/1.1"]
+
+
+async def test_a_streamed_request_to_an_unreachable_upstream_is_recorded_whole(
+    start_proxy: StartProxy, client: aiohttp.ClientSession, sink: ListSink
+) -> None:
+    proxy = await start_proxy(f"http://127.0.0.1:{free_port()}")
+    payload = os.urandom(1024) * 2048  # 2 MiB, sent chunked: the proxy sees it arrive, not whole
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(payload), 256 * 1024):
+            yield payload[start : start + 256 * 1024]
+            await asyncio.sleep(0.005)
+
+    async with client.post(f"{proxy.url}/v1/upload", data=chunks()) as r:
+        assert r.status == 502
+    exchange = await sink.one()
+    assert body_of(exchange.request_chunks) == payload  # what the agent sent is not lost with the upstream
+    assert exchange.request_ended_at is not None
+    assert exchange.failure is not None and "connection failed" in exchange.failure.reason
