@@ -256,6 +256,8 @@ class TraceWriter:
         viewer (which needs the whole record anyway)."""
         if isinstance(line, str):
             scrubbed = self._redactor.scrub(line)
+            if scrubbed is not line:
+                scrubbed = _still_json(scrubbed, line, self._redactor.scrub)
             _emit(stream, scrubbed, kept)
             was_scrubbed = scrubbed is not line
         else:
@@ -350,6 +352,32 @@ class TraceWriter:
 
 
 # -- serialization -----------------------------------------------------------------------------
+
+
+def _still_json(scrubbed: str, original: str, scrub: Callable[[str], str]) -> str:
+    """The scrubbed line, if it is still JSON. A remembered secret can match across JSON punctuation
+    (a number and the comma after it, say), and replacing it breaks the line, which readers would then
+    skip: the record would be lost. Then scrub value by value instead, which always stays JSON."""
+    try:
+        json.loads(scrubbed)
+    except ValueError:
+        return _dumps(_scrub_values(json.loads(original), scrub))
+    return scrubbed
+
+
+def _scrub_values(value: Any, scrub: Callable[[str], str]) -> Any:
+    """`value` with every string, key and number that holds a secret scrubbed (a number becomes text)."""
+    if isinstance(value, dict):
+        return {scrub(key): _scrub_values(item, scrub) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub_values(item, scrub) for item in value]
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = json.dumps(value)
+        scrubbed = scrub(text)
+        return value if scrubbed == text else scrubbed
+    return value
 
 
 def _dumps(value: Any) -> str:

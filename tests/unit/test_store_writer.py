@@ -278,6 +278,22 @@ def test_a_number_in_a_secret_named_variable_never_breaks_the_json_of_a_record(t
     assert records[1]["request"]["body"] == {"ttl_ms": 86400000, "note": marker(SECRET)}
 
 
+def test_a_secret_that_matches_json_punctuation_leaves_a_valid_record_without_it(tmp_path: Path) -> None:
+    # A remembered value that spans a number and the comma after it: replaced in the serialized line,
+    # it would break the JSON and the reader would skip the whole record. Scrubbing falls back to
+    # value by value, so the record stays readable and the secret is still gone.
+    secret = "424242.5,"
+    path = tmp_path / "trace.jsonl.zst"
+    writer = TraceWriter(path, SESSION, Redactor([secret]))
+    writer.submit(make_exchange(1, body=b'{"amount":424242.5,"note":"paid 424242.5, thanks"}'))
+    stats = writer.close(0)
+    records, report = read_all(path)
+    assert (stats.written, stats.failed, report.skipped) == (1, 0, 0)
+    body = records[1]["request"]["body"]
+    assert body["amount"] == 424242.5  # the number alone is not the secret
+    assert body["note"] == f"paid {marker(secret)} thanks"
+
+
 def test_a_failing_live_viewer_is_counted_and_recording_goes_on(tmp_path: Path) -> None:
     def broken_viewer(record: dict) -> None:
         raise RuntimeError("socket closed")
