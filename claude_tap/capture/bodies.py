@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import brotli  # type: ignore[import-untyped]  # ships no type information
+import brotli  # ships no type information
 import zstandard
 
 from claude_tap.capture.records import JsonValue
