@@ -24,7 +24,7 @@ import signal
 import sys
 import webbrowser
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -39,7 +39,8 @@ from claude_tap.launch import ExitCode, LaunchError, run_child
 from claude_tap.options import PROG, TapOptions, is_loopback
 from claude_tap.proxy.handoff import DeferredSink
 from claude_tap.proxy.reverse import ProxyConfig, ReverseProxy
-from claude_tap.proxy.upstream import Target, build_upstream_url
+from claude_tap.proxy.upstream import Target
+from claude_tap.report import host_warning, print_banner, print_summary
 from claude_tap.store.paths import HTML_FILE, LOG_FILE, TRACE_FILE, SessionDirError, new_session_dir
 from claude_tap.store.writer import TraceWriter, WriterStats
 
@@ -48,14 +49,6 @@ if TYPE_CHECKING:
     from claude_tap.viewer.live import LiveServer
 
 log = logging.getLogger("claude_tap")
-
-# A request path per API dialect, only to show the URL rule in the banner (spec: "Verify log shows
-# correct upstream URL"). Keyed by the client's error_style, the one API fact a ClientConfig carries.
-EXAMPLE_PATHS = {
-    "anthropic": "/v1/messages",
-    "openai": "/v1/responses",
-    "gemini": "/v1beta/models/gemini-2.5-pro:streamGenerateContent",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,19 +70,6 @@ class RunResult:
     exit_code: int
     session_dir: Path
     html_path: Path | None  # None when the viewer could not be written
-
-
-@dataclass
-class Summary:
-    """The exit summary, counted from the records on disk."""
-
-    calls: int = 0
-    errors: int | None = 0  # None: unknown (the trace could not be read back)
-    tokens: dict[str, int] | None = field(
-        default_factory=lambda: dict.fromkeys(
-            ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0
-        )
-    )
 
 
 # --- planning ---
@@ -340,24 +320,6 @@ def shell_lines_for(current: Mapping[str, str], wanted: Mapping[str, str]) -> li
 # --- what the user sees ---
 
 
-def print_banner(environment: Environment, plan: Plan, proxy_url: str, session_dir: Path) -> None:
-    strip = plan.client.reverse_strip_path_prefix(plan.target)
-    example = EXAMPLE_PATHS.get(plan.client.error_style, "/v1/messages")
-    rule = f"POST {example} -> {build_upstream_url(plan.target, example, strip)}"
-    if strip:
-        rule += f"  (strips {strip})"
-    lines = [
-        f"{PROG} {__version__}: recording {plan.label} through a {plan.mode} proxy",
-        f"  listening  {proxy_url}",
-        f"  target     {plan.target}  ({plan.target_source})",
-        f"  upstream   {rule}",
-        f"  trace      {session_dir}",
-    ]
-    environment.say("\n".join(lines))
-    for line in lines:
-        log.info("%s", line)
-
-
 def client_facing_url(proxy_url: str, host: str) -> str:
     """The URL a local client should use: a wildcard bind (0.0.0.0, ::) is reached through loopback."""
     wildcard = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "[::]": "[::1]"}
@@ -365,14 +327,6 @@ def client_facing_url(proxy_url: str, host: str) -> str:
     if host in wildcard:
         return proxy_url.replace(f"//{shown}:", f"//{wildcard[host]}:", 1)
     return proxy_url
-
-
-def host_warning(host: str) -> str:
-    return (
-        f"{PROG}: warning: listening on {host}, not loopback: anyone who can reach this machine can send "
-        "requests through the proxy with your credentials and read the answers. Use --tap-host 127.0.0.1 "
-        "unless you mean it."
-    )
 
 
 def _live_server() -> LiveServer:
@@ -407,64 +361,6 @@ def write_viewer(session_dir: Path, environment: Environment) -> Path | None:
         )
         return None
     return html_path
-
-
-def summarize(trace_path: Path) -> Summary:
-    from claude_tap.normalize.usage import usage_of
-    from claude_tap.store.reader import read_records
-
-    calls = errors = 0
-    tokens = dict.fromkeys(("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0)
-    for record in read_records(trace_path):
-        if record.get("type") != "exchange":
-            continue
-        calls += 1
-        status = (record.get("response") or {}).get("status")
-        if record.get("error") or status is None or status >= 400:
-            errors += 1
-        usage = usage_of(record)
-        if usage is not None:
-            for key in tokens:
-                tokens[key] += int(usage[key])  # type: ignore[literal-required]
-    return Summary(calls, errors, tokens)
-
-
-def summary_lines(summary: Summary, stats: WriterStats) -> list[str]:
-    calls = f"{summary.calls} call{'s' if summary.calls != 1 else ''}"
-    if summary.errors is not None:
-        calls += f", {summary.errors} error{'s' if summary.errors != 1 else ''}"
-    if summary.tokens is not None:
-        t = summary.tokens
-        calls += (
-            f"; tokens: {t['input_tokens']:,} input, {t['output_tokens']:,} output, "
-            f"{t['cache_read_tokens']:,} cache read, {t['cache_write_tokens']:,} cache write"
-        )
-    lines = [f"{PROG}: {calls}"]
-    if stats.dropped or stats.failed:
-        lines.append(
-            f"{PROG}: warning: {stats.dropped} call(s) not recorded (queue full), {stats.failed} record(s) "
-            "failed to write" + (f": {stats.errors[0]}" if stats.errors else "")
-        )
-    return lines
-
-
-def print_summary(
-    environment: Environment, session_dir: Path, html_path: Path | None, stats: WriterStats
-) -> None:
-    trace_path = session_dir / TRACE_FILE
-    try:
-        summary = summarize(trace_path)
-    except Exception as error:  # reading back our own trace failed: say so, keep the exit code
-        log.exception("reading %s back failed", trace_path)
-        environment.say(f"{PROG}: could not read the trace back for the summary: {error}")
-        summary = Summary(calls=stats.written, errors=None, tokens=None)
-    lines = summary_lines(summary, stats)
-    lines.append(f"  trace   {trace_path}")
-    if html_path is not None:
-        lines.append(f"  viewer  {html_path}")
-    environment.say("\n".join(lines))
-    for line in lines:
-        log.info("%s", line)
 
 
 # --- the demo ---

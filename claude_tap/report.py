@@ -1,0 +1,129 @@
+"""What claude-tap tells the person at the keyboard about a run: the start banner and the exit summary.
+
+Both go to stderr (stdout is the client's) and to proxy.log. The summary is counted from the records
+on disk, with the one usage definition of normalize/usage.py, so it agrees with the viewer.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from claude_tap import __version__
+from claude_tap.options import PROG
+from claude_tap.proxy.upstream import build_upstream_url
+from claude_tap.store.paths import TRACE_FILE
+from claude_tap.store.writer import WriterStats
+
+if TYPE_CHECKING:
+    from claude_tap.cli import Environment
+    from claude_tap.run import Plan
+
+log = logging.getLogger("claude_tap")
+
+# A request path per API dialect, only to show the URL rule in the banner (spec: "Verify log shows
+# correct upstream URL"). Keyed by the client's error_style, the one API fact a ClientConfig carries.
+EXAMPLE_PATHS = {
+    "anthropic": "/v1/messages",
+    "openai": "/v1/responses",
+    "gemini": "/v1beta/models/gemini-2.5-pro:streamGenerateContent",
+}
+
+
+@dataclass
+class Summary:
+    """The exit summary, counted from the records on disk."""
+
+    calls: int = 0
+    errors: int | None = 0  # None: unknown (the trace could not be read back)
+    tokens: dict[str, int] | None = field(
+        default_factory=lambda: dict.fromkeys(
+            ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0
+        )
+    )
+
+
+def print_banner(environment: Environment, plan: Plan, proxy_url: str, session_dir: Path) -> None:
+    strip = plan.client.reverse_strip_path_prefix(plan.target)
+    example = EXAMPLE_PATHS.get(plan.client.error_style, "/v1/messages")
+    rule = f"POST {example} -> {build_upstream_url(plan.target, example, strip)}"
+    if strip:
+        rule += f"  (strips {strip})"
+    lines = [
+        f"{PROG} {__version__}: recording {plan.label} through a {plan.mode} proxy",
+        f"  listening  {proxy_url}",
+        f"  target     {plan.target}  ({plan.target_source})",
+        f"  upstream   {rule}",
+        f"  trace      {session_dir}",
+    ]
+    environment.say("\n".join(lines))
+    for line in lines:
+        log.info("%s", line)
+
+
+def host_warning(host: str) -> str:
+    return (
+        f"{PROG}: warning: listening on {host}, not loopback: anyone who can reach this machine can send "
+        "requests through the proxy with your credentials and read the answers. Use --tap-host 127.0.0.1 "
+        "unless you mean it."
+    )
+
+
+def summarize(trace_path: Path) -> Summary:
+    from claude_tap.normalize.usage import usage_of
+    from claude_tap.store.reader import read_records
+
+    calls = errors = 0
+    tokens = dict.fromkeys(("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0)
+    for record in read_records(trace_path):
+        if record.get("type") != "exchange":
+            continue
+        calls += 1
+        status = (record.get("response") or {}).get("status")
+        if record.get("error") or status is None or status >= 400:
+            errors += 1
+        usage = usage_of(record)
+        if usage is not None:
+            for key in tokens:
+                tokens[key] += int(usage[key])  # type: ignore[literal-required]
+    return Summary(calls, errors, tokens)
+
+
+def summary_lines(summary: Summary, stats: WriterStats) -> list[str]:
+    calls = f"{summary.calls} call{'s' if summary.calls != 1 else ''}"
+    if summary.errors is not None:
+        calls += f", {summary.errors} error{'s' if summary.errors != 1 else ''}"
+    if summary.tokens is not None:
+        t = summary.tokens
+        calls += (
+            f"; tokens: {t['input_tokens']:,} input, {t['output_tokens']:,} output, "
+            f"{t['cache_read_tokens']:,} cache read, {t['cache_write_tokens']:,} cache write"
+        )
+    lines = [f"{PROG}: {calls}"]
+    if stats.dropped or stats.failed:
+        lines.append(
+            f"{PROG}: warning: {stats.dropped} call(s) not recorded (queue full), {stats.failed} record(s) "
+            "failed to write" + (f": {stats.errors[0]}" if stats.errors else "")
+        )
+    return lines
+
+
+def print_summary(
+    environment: Environment, session_dir: Path, html_path: Path | None, stats: WriterStats
+) -> None:
+    trace_path = session_dir / TRACE_FILE
+    try:
+        summary = summarize(trace_path)
+    except Exception as error:  # reading back our own trace failed: say so, keep the exit code
+        log.exception("reading %s back failed", trace_path)
+        environment.say(f"{PROG}: could not read the trace back for the summary: {error}")
+        summary = Summary(calls=stats.written, errors=None, tokens=None)
+    lines = summary_lines(summary, stats)
+    lines.append(f"  trace   {trace_path}")
+    if html_path is not None:
+        lines.append(f"  viewer  {html_path}")
+    environment.say("\n".join(lines))
+    for line in lines:
+        log.info("%s", line)
