@@ -40,6 +40,7 @@ import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import brotli
 import zstandard
@@ -307,16 +308,22 @@ def _abort(request: web.BaseRequest) -> None:
 
 @dataclass
 class CountingProxy:
-    """A tiny outbound HTTP proxy on 127.0.0.1 that answers every request itself and counts them.
+    """A tiny outbound HTTP proxy on 127.0.0.1 that counts requests and forwards only to `forward`.
 
-    Absolute-form requests (`GET http://host/path HTTP/1.1`) get 200 with JSON {"proxied": request line};
-    CONNECT gets 403. `request_lines` lists what arrived, in order.
+    `forward` maps "host:port" names to ports on 127.0.0.1, so an upstream can have a name that is
+    not loopback (and so goes through the proxy) without anything being resolved. For such a name,
+    CONNECT is answered 200 and tunnelled, and an absolute-form request (`GET ws://host/path`) is
+    passed on in origin form without its Proxy-* headers, its connection spliced afterwards (so a
+    WebSocket upgrade works). For any other name, absolute-form requests get 200 with JSON
+    {"proxied": request line} and CONNECT gets 403. `request_lines` lists what arrived, in order.
     """
 
+    forward: dict[str, int] = field(default_factory=dict)
     request_lines: list[str] = field(default_factory=list)
     heads: list[bytes] = field(default_factory=list)  # request line and headers, as received
     port: int = 0
     _server: asyncio.Server | None = None
+    _open: set[asyncio.StreamWriter] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -330,15 +337,22 @@ class CountingProxy:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            for writer in list(self._open):  # tunnels still open; wait_closed() would wait for them
+                writer.close()
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._open.add(writer)
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             line = head.split(b"\r\n", 1)[0].decode("latin-1")
             self.heads.append(head)
             self.request_lines.append(line)
-            if line.startswith("CONNECT "):
+            method, target, version = line.split(" ", 2)
+            port = self.forward.get(target if method == "CONNECT" else _authority(target))
+            if port is not None:
+                await self._tunnel(reader, writer, port, None if method == "CONNECT" else head)
+            elif method == "CONNECT":
                 writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             else:
                 body = json.dumps({"proxied": line}).encode()
@@ -351,18 +365,65 @@ class CountingProxy:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self._open.discard(writer)
             writer.close()
+
+    async def _tunnel(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int, head: bytes | None
+    ) -> None:
+        """Connect to 127.0.0.1:`port`; send `head` in origin form (None: answer a CONNECT); splice."""
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", port)
+        self._open.add(upstream_writer)
+        try:
+            if head is None:
+                writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            else:
+                upstream_writer.write(_origin_form(head))
+            await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+        finally:
+            self._open.discard(upstream_writer)
+            upstream_writer.close()
+
+
+def _authority(target: str) -> str:
+    """ "host:port" of an absolute-form request target, the port defaulted from the scheme."""
+    parts = urlsplit(target)
+    default_port = 443 if parts.scheme in ("https", "wss") else 80
+    return f"{parts.hostname}:{parts.port or default_port}"
+
+
+def _origin_form(head: bytes) -> bytes:
+    """A proxy request's head as the origin server gets it: path-only target, no Proxy-* headers."""
+    request_line, *fields = head.rstrip(b"\r\n").split(b"\r\n")
+    method, target, version = request_line.split(b" ", 2)
+    parts = urlsplit(target.decode("latin-1"))
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    kept = [f for f in fields if not f.lower().startswith(b"proxy-")]
+    return b"\r\n".join([b" ".join([method, path.encode("latin-1"), version]), *kept]) + b"\r\n\r\n"
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy bytes until `reader` ends, then close `writer` (which ends the other direction too)."""
+    try:
+        while chunk := await reader.read(65536):
+            writer.write(chunk)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
 
 
 @dataclass(frozen=True)
 class SelfSignedTls:
-    """A certificate for 127.0.0.1 that no trust store knows: `server` serves it, `client` trusts it."""
+    """A certificate for 127.0.0.1 (and any `host_names` asked for) that no trust store knows:
+    `server` serves it, `client` trusts it."""
 
     server: ssl.SSLContext
     client: ssl.SSLContext
 
 
-def self_signed_tls() -> SelfSignedTls:
+def self_signed_tls(*host_names: str) -> SelfSignedTls:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -380,7 +441,10 @@ def self_signed_tls() -> SelfSignedTls:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), *map(x509.DNSName, host_names)]
+            ),
+            False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())

@@ -833,6 +833,33 @@ async def counting_proxy() -> AsyncIterator[CountingProxy]:
     await outbound.stop()
 
 
+async def echo_over_websocket(proxy: ReverseProxy, client: aiohttp.ClientSession) -> None:
+    """One WebSocket through the tap: a server greeting, a text and a binary echo, a client close."""
+    async with client.ws_connect(f"{proxy.url}/v1/ws?greet=1") as ws:
+        assert (await ws.receive()).data == "hello 0"
+        await ws.send_str("through")
+        assert (await ws.receive()).data == "through"
+        await ws.send_bytes(b"\x00bin")
+        assert (await ws.receive()).data == b"\x00bin"
+        await ws.close(code=4001, message=b"bye")
+        assert ws.close_code == 4001
+
+
+def relayed(exchange: Exchange) -> list[tuple[str, str, bytes]]:
+    return [(m.direction, m.kind, m.data) for m in exchange.ws_messages]
+
+
+ECHOED = [
+    ("server", "text", b"hello 0"),
+    ("client", "text", b"through"),
+    ("server", "text", b"through"),
+    ("client", "binary", b"\x00bin"),
+    ("server", "binary", b"\x00bin"),
+    ("client", "close", (4001).to_bytes(2, "big") + b"bye"),
+    ("server", "close", (4001).to_bytes(2, "big")),
+]
+
+
 async def test_http_proxy_from_the_environment_is_used(
     start_proxy: StartProxy,
     counting_proxy: CountingProxy,
@@ -873,7 +900,9 @@ async def test_a_loopback_target_bypasses_the_proxy(
     proxy = await start_proxy(loopback.url)
     async with client.get(f"{proxy.url}/v1/echo") as r:
         assert (await r.json())["path"] == "/v1/echo"
+    await echo_over_websocket(proxy, client)  # a WebSocket too
     assert counting_proxy.request_lines == []
+    assert [seen.path for seen in loopback.seen] == ["/v1/echo", "/v1/ws?greet=1"]
 
 
 async def test_env_in_the_config_replaces_the_process_environment(
@@ -887,6 +916,83 @@ async def test_env_in_the_config_replaces_the_process_environment(
     async with client.get(f"{proxy.url}/x") as r:
         assert r.status == 200
     assert counting_proxy.request_lines == ["GET http://vendor.invalid/x HTTP/1.1"]
+
+
+async def test_a_websocket_goes_through_the_http_proxy_from_the_environment(
+    start_proxy: StartProxy,
+    loopback: Loopback,
+    counting_proxy: CountingProxy,
+    client: aiohttp.ClientSession,
+    sink: ListSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    counting_proxy.forward["vendor.invalid:80"] = loopback.port  # nothing resolves the name
+    monkeypatch.setenv("HTTP_PROXY", f"http://alice:s3cret@127.0.0.1:{counting_proxy.port}")
+    proxy = await start_proxy("http://vendor.invalid")
+    await echo_over_websocket(proxy, client)
+
+    (line,) = counting_proxy.request_lines
+    assert line == "GET ws://vendor.invalid/v1/ws?greet=1 HTTP/1.1"
+    (head,) = counting_proxy.heads
+    assert b"\r\nUpgrade: websocket\r\n" in head
+    assert b"\r\nProxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n" in head
+    (handshake,) = loopback.seen
+    assert handshake.path == "/v1/ws?greet=1"
+    assert handshake.header("Host") == "vendor.invalid"
+    exchange = await sink.one()
+    assert exchange.failure is None and relayed(exchange) == ECHOED
+
+
+async def test_a_wss_websocket_is_tunnelled_through_the_https_proxy_with_connect(
+    start_proxy: StartProxy,
+    counting_proxy: CountingProxy,
+    client: aiohttp.ClientSession,
+    sink: ListSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tls = self_signed_tls("vendor.invalid")
+    async with Loopback(ssl_context=tls.server) as upstream:
+        counting_proxy.forward["vendor.invalid:443"] = upstream.port
+        monkeypatch.setenv("HTTPS_PROXY", f"http://alice:s3cret@127.0.0.1:{counting_proxy.port}")
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:1")  # the wrong variable for wss: unused
+        proxy = await start_proxy("https://vendor.invalid", upstream_ssl=tls.client)
+        await echo_over_websocket(proxy, client)
+
+        assert counting_proxy.request_lines == ["CONNECT vendor.invalid:443 HTTP/1.1"]
+        assert b"\r\nProxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n" in counting_proxy.heads[0]
+        (handshake,) = upstream.seen  # inside the tunnel: the proxy's credentials stay outside
+        assert handshake.path == "/v1/ws?greet=1"
+        assert handshake.header("Proxy-Authorization") is None
+        exchange = await sink.one()
+        assert exchange.request is not None
+        assert exchange.request.upstream_url == "https://vendor.invalid/v1/ws?greet=1"
+        assert exchange.failure is None and relayed(exchange) == ECHOED
+
+
+@pytest.mark.parametrize(("no_proxy", "through_the_proxy"), [("", True), ("0.0.0.0", False)])
+async def test_no_proxy_naming_the_host_bypasses_the_proxy_for_a_websocket(
+    no_proxy: str,
+    through_the_proxy: bool,
+    start_proxy: StartProxy,
+    loopback: Loopback,
+    counting_proxy: CountingProxy,
+    client: aiohttp.ClientSession,
+    sink: ListSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 0.0.0.0 is not a loopback address, so only NO_PROXY can keep it from the proxy; connecting to
+    # it reaches this machine without resolving anything. The run without NO_PROXY proves both.
+    counting_proxy.forward[f"0.0.0.0:{loopback.port}"] = loopback.port
+    monkeypatch.setenv("HTTP_PROXY", counting_proxy.url)
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    proxy = await start_proxy(f"http://0.0.0.0:{loopback.port}")
+    await echo_over_websocket(proxy, client)
+
+    expected = [f"GET ws://0.0.0.0:{loopback.port}/v1/ws?greet=1 HTTP/1.1"] if through_the_proxy else []
+    assert counting_proxy.request_lines == expected
+    assert [seen.path for seen in loopback.seen] == ["/v1/ws?greet=1"]
+    exchange = await sink.one()
+    assert exchange.failure is None and relayed(exchange) == ECHOED
 
 
 async def test_a_streamed_request_to_an_unreachable_upstream_is_recorded_whole(
