@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[2]
 # Read at import: the autouse clean_environ fixture removes CLAUDE_TAP_* variables from each test.
 AGENTS_BIN = os.environ.get("CLAUDE_TAP_TEST_AGENTS_BIN", "")
 IN_CI = bool(os.environ.get("CI"))
@@ -33,8 +35,9 @@ def agent_env(home: Path, bin_dir: Path, **extra: str) -> dict[str, str]:
     dead = "http://127.0.0.1:9"
     env = {
         "PATH": os.pathsep.join(
-            [str(bin_dir), str(Path(os.sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
+            [str(bin_dir), str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
         ),
+        "PYTHONPATH": str(REPO),  # this checkout's claude_tap, whatever is installed
         "HOME": str(home),
         "CLAUDE_TAP_HOME": str(home / ".claude-tap"),
         "LANG": "C.UTF-8",
