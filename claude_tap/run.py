@@ -291,7 +291,8 @@ async def serve_until_interrupted(plan: Plan, proxy_url: str, environment: Envir
     lines = [
         f"{PROG}: proxy only (--tap-no-launch). In another terminal:",
         *(f"  {line}" for line in setup),
-        f"  {plan.client.executable}",
+        # The command as we would launch it: some clients take the base URL as an argument (codex -c).
+        f"  {shlex.join(plan.client.launch_argv(list(plan.client_args), proxy_url, plan.mode))}",
         f"{PROG}: recording until Ctrl+C.",
     ]
     environment.say("\n".join(lines))

@@ -174,6 +174,19 @@ def is_secret_header(name: str) -> bool:
     return False
 
 
+def is_session_id_header(name: str) -> bool:
+    """A header that is secret only by the word "session" (session-id, x-session-id): an identifier.
+    A name that also says token/secret/key/auth/cookie (x-session-token) is a credential."""
+    lowered = name.lower()
+    if lowered in SECRET_HEADERS:
+        return False
+    words = [w for w in re.split(r"[-_]", lowered) if w not in _HEADER_WORDS_NOT_SECRET]
+    secret_words = [w for w in words if any(part in w for part in _SECRET_HEADER_PARTS)]
+    return bool(secret_words) and all(
+        not any(part in w for part in _SECRET_HEADER_PARTS if part != "session") for w in secret_words
+    )
+
+
 def is_secret_query_name(name: str) -> bool:
     normalized = _normalize(unquote_plus(name))
     return normalized in _SECRET_QUERY_NAMES or normalized.endswith(_SECRET_NAME_SUFFIXES)
@@ -287,6 +300,10 @@ class Redactor:
         lowered = name.lower()
         if lowered in ("cookie", "set-cookie"):
             self._remember_cookie_values(value, is_set_cookie=lowered == "set-cookie")
+        if is_session_id_header(lowered):
+            # A conversation id (Codex's session-id), not a credential: masked here as the rule says,
+            # but not hunted for elsewhere, where it is the body's own data (prompt_cache_key, ...).
+            return marker(value)
         return self._mask(value)
 
     def _remember_cookie_values(self, value: str, is_set_cookie: bool) -> None:

@@ -10,6 +10,11 @@ proxy as `/v1/...`, and the spec's "URL Construction Rules" turn that back into 
 A target that already ends in /v1 (https://api.openai.com/v1, as people copy it from OPENAI_BASE_URL)
 keeps strip none, as the table says: `build_upstream_url` does not double a path the target already ends in.
 
+Codex 0.169 no longer reads OPENAI_BASE_URL (seen by running it; which release dropped it is not
+known here): the built-in provider's URL comes from the `openai_base_url` config key only. So reverse
+mode also passes `-c openai_base_url="<proxy>/v1"`, which beats config.toml; the variable stays for
+older versions.
+
 The upstream: OPENAI_BASE_URL from the environment; else the ChatGPT backend when `codex login` left
 ChatGPT tokens in $CODEX_HOME/auth.json (spec rows "Codex CLI / OAuth"); else https://api.openai.com.
 
@@ -54,11 +59,17 @@ def reverse_strip_path_prefix(target: str) -> str | None:
 
 
 def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[str, str]:
-    return reverse_env(env, mode, {"OPENAI_BASE_URL": proxy_url.rstrip("/") + "/v1"})
+    return reverse_env(env, mode, {"OPENAI_BASE_URL": _child_base_url(proxy_url)})
 
 
 def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
+    if mode == "reverse":  # a root-level -c reaches subcommands too (checked: `codex -c ... exec`)
+        return ["codex", "-c", f"openai_base_url={json.dumps(_child_base_url(proxy_url))}", *argv]
     return ["codex", *argv]
+
+
+def _child_base_url(proxy_url: str) -> str:
+    return proxy_url.rstrip("/") + "/v1"
 
 
 def _auth_file(env: Mapping[str, str], home: Path, cwd: Path) -> tuple[str, Path]:

@@ -150,7 +150,11 @@ def test_forward_mode_leaves_the_environment_alone() -> None:
     assert CODEX.launch_env(env, PROXY, "forward") == env
 
 
-def test_codex_runs_with_the_arguments_unchanged() -> None:
-    assert CODEX.launch_argv(["exec", "fix it"], PROXY, "reverse") == ["codex", "exec", "fix it"]
+def test_codex_gets_the_proxy_as_its_base_url_config_in_reverse_mode_only() -> None:
+    # Codex 0.169 reads its base URL from the `openai_base_url` config key, not from the environment.
+    assert CODEX.launch_argv(["exec", "fix it"], PROXY, "reverse") == [
+        "codex", "-c", f'openai_base_url="{PROXY}/v1"', "exec", "fix it",
+    ]  # fmt: skip
+    assert CODEX.launch_argv(["exec", "fix it"], PROXY, "forward") == ["codex", "exec", "fix it"]
     rewrite = CODEX.rewrite_argv(["exec", "fix it"])
     assert (rewrite.argv, rewrite.note) == (("exec", "fix it"), None)

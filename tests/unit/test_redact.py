@@ -474,3 +474,15 @@ def test_scrub_filter_keeps_secrets_out_of_messages_args_and_tracebacks() -> Non
     assert ENV_KEY not in output
     assert "upstream refused key [REDACTED:94bdcdb6]" in output
     assert "ValueError: bad key [REDACTED:94bdcdb6]" in output
+
+
+def test_a_session_id_header_is_masked_but_its_value_stays_in_bodies_where_it_is_data() -> None:
+    # Codex sends its conversation UUID as `session-id` and again as prompt_cache_key in the body.
+    session_id = "0199aaaa-bbbb-cccc-dddd-eeeeffff0000"
+    redactor = Redactor()
+    headers = redactor.redact_headers({"session-id": session_id, "x-session-token": "tok-0123456789"})
+    assert headers == {"session-id": marker(session_id), "x-session-token": marker("tok-0123456789")}
+    line = f'{{"prompt_cache_key":"{session_id}","echo":"tok-0123456789"}}'
+    assert (
+        redactor.scrub(line) == f'{{"prompt_cache_key":"{session_id}","echo":"{marker("tok-0123456789")}"}}'
+    )
