@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import functools
 import ipaddress
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -190,10 +191,21 @@ def is_loopback_host(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        return _is_loopback_ipv4_shorthand(host)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped.is_loopback
     return address.is_loopback
+
+
+def _is_loopback_ipv4_shorthand(host: str) -> bool:
+    """127.1 or 2130706433: spellings the OS connects to 127.0.0.1 that `ipaddress` refuses."""
+    if not host or not all(part.isdigit() for part in host.split(".")):
+        return False  # a name: inet_aton would not resolve it, but keep to digits and dots anyway
+    try:
+        packed = socket.inet_aton(host)
+    except OSError:
+        return False
+    return packed[0] == 127
 
 
 def _env(env: Mapping[str, str], lower_name: str) -> str | None:

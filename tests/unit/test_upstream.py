@@ -277,6 +277,8 @@ def test_response_headers_keep_length_and_encoding_and_drop_hop_by_hop() -> None
         "::1",
         "[::1]",
         "::ffff:127.0.0.1",
+        "127.1",  # shorthand the OS connects to 127.0.0.1
+        "2130706433",  # 127.0.0.1 as one number
     ],
 )
 def test_loopback_hosts(host: str) -> None:
@@ -284,7 +286,17 @@ def test_loopback_hosts(host: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "host", ["10.0.0.1", "api.openai.com", "localhost.example.com", "::2", "::ffff:10.0.0.1"]
+    "host",
+    [
+        "10.0.0.1",
+        "api.openai.com",
+        "localhost.example.com",
+        "::2",
+        "::ffff:10.0.0.1",
+        "10.1",
+        "167772161",
+        "1.2.3.4.5",
+    ],
 )
 def test_not_loopback_hosts(host: str) -> None:
     assert not is_loopback_host(host)
