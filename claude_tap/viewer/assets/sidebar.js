@@ -155,7 +155,7 @@ function turnRow(index) {
     tools.push(h("span", { class: "row-tool", text: "+" + (facts.toolsUsed.length - 2) }));
   const numbers = [];
   if (facts.tokens !== null)
-    numbers.push(h("span", { title: t("usage.tokensLabel"), text: fmtTokens(facts.tokens) + " tok" }));
+    numbers.push(h("span", { title: t("usage.tokensLabel"), text: fmtTokens(facts.tokens) + " " + t("usage.tokensShort") }));
   if (typeof rec.cost_usd === "number")
     numbers.push(h("span", { title: t("usage.cost"), text: fmtCost(rec.cost_usd) }));
   if (typeof timing.ttft_ms === "number")
