@@ -29,10 +29,12 @@ function renderHeader() {
   appendAll(clear(byId("session-summary")), [
     h("span", { text: plural(store.order.length, "n.turn", "n.turns") }),
     h("span", { text: fmtTokens(tokens) + " " + t("usage.tokensShort") }),
-    h("span", { text: fmtCostTotal(
+    h("span", {
+      text: fmtCostTotal(
         store.order.map((index) => store.recs[index]),
         true,
-      ) }),
+      ),
+    }),
     errors ? h("span", { class: "err-text", text: plural(errors, "n.error", "n.errors") }) : null,
   ]);
 }
@@ -155,7 +157,12 @@ function turnRow(index) {
     tools.push(h("span", { class: "row-tool", text: "+" + (facts.toolsUsed.length - 2) }));
   const numbers = [];
   if (facts.tokens !== null)
-    numbers.push(h("span", { title: t("usage.tokensLabel"), text: fmtTokens(facts.tokens) + " " + t("usage.tokensShort") }));
+    numbers.push(
+      h("span", {
+        title: t("usage.tokensLabel"),
+        text: fmtTokens(facts.tokens) + " " + t("usage.tokensShort"),
+      }),
+    );
   if (typeof rec.cost_usd === "number")
     numbers.push(h("span", { title: t("usage.cost"), text: fmtCost(rec.cost_usd) }));
   if (typeof timing.ttft_ms === "number")
