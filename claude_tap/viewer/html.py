@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from claude_tap.normalize.model import SessionInfo, Turn
+from claude_tap.normalize.pricing import prices_as_of
 from claude_tap.viewer.payload import build_payload, encode_payload
 
 # One scope: functions are shared regardless of order; controls.js, last, boots the page once every
@@ -97,7 +98,7 @@ def render_html(
         "csp": html.escape(content_security_policy(script, style, is_live=live is not None), quote=False),
         "title": html.escape(_title(info, turns)),
         "style": style,
-        "config": _json_for_html({"live": live, "lang": lang}),
+        "config": _json_for_html({"live": live, "lang": lang, "prices_as_of": prices_as_of()}),
         "i18n": _json_for_html(json.loads(_asset("i18n.json"))),
         "payload": encode_payload(build_payload(info, turns)),
         "script": script,

@@ -444,3 +444,10 @@ def test_a_session_of_unknown_models_is_shown_unpriced_never_as_zero(open_viewer
     page.locator('[data-turn="1"]').click()
     page.locator('#detail [data-tab="usage"]').click()
     assert "price unknown" in panel_text(page) and "$0" not in panel_text(page)
+
+
+def test_the_usage_tab_says_how_old_the_price_table_is(open_viewer: OpenViewer) -> None:
+    from claude_tap.normalize.pricing import prices_as_of
+
+    page = open_viewer(sample_turns(), "#turn=0&tab=usage")
+    assert f"prices as of {prices_as_of()}" in panel_text(page)

@@ -226,6 +226,9 @@ function tabUsage(turn) {
               ? t("usage.noPrice")
               : fmtCost(turn.cost_usd),
         }),
+        app.pricesAsOf
+          ? h("span", { class: "muted prices-as-of", text: t("usage.pricesAsOf", { date: app.pricesAsOf }) })
+          : null,
       ),
     );
     root.append(bar, legend);

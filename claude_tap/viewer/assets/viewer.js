@@ -13,6 +13,7 @@ const app = {
   visible: [],
   diffTargets: new Map(), // turn index -> the turn picked by hand to diff against
   rawView: "request",
+  pricesAsOf: "", // the date of the price table costs come from (normalize/prices.json)
 };
 
 function byId(id) {
@@ -23,6 +24,7 @@ async function boot() {
   const config = JSON.parse(byId("tap-config").textContent);
   I18N.strings = JSON.parse(byId("tap-i18n").textContent);
   I18N.lang = pickLanguage(config.lang);
+  app.pricesAsOf = config.prices_as_of || "";
   applyTheme(storageGet("theme") || systemTheme());
   applyLanguage();
   wireControls();
