@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 
+from claude_tap.normalize.pricing import prices_as_of
 from claude_tap.viewer.html import SCRIPTS, render_html, write_html
 from claude_tap.viewer.payload import build_payload, decode_payload, encode_payload, expand_turns
 from tests.browser.fixtures.synthetic import growing_session, raw_jsonl_bytes
@@ -233,7 +234,11 @@ def test_live_pages_may_connect_to_their_own_server_and_carry_the_events_url() -
     assert "connect-src 'self';" in csp_of(page)
     config = re.search(r'<script type="application/json" id="tap-config">(.*?)</script>', page)
     assert config is not None
-    assert json.loads(config.group(1)) == {"live": {"events_url": "/events?token=abc&since=0"}, "lang": None}
+    assert json.loads(config.group(1)) == {
+        "live": {"events_url": "/events?token=abc&since=0"},
+        "lang": None,
+        "prices_as_of": prices_as_of(),
+    }
 
 
 def test_the_page_carries_the_encoded_payload_of_its_turns() -> None:
