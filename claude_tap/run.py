@@ -35,7 +35,7 @@ from claude_tap.capture.redact import Redactor, ScrubFilter, secrets_from_env
 from claude_tap.cli import CommandError
 from claude_tap.clients import get_client
 from claude_tap.clients.base import ClientConfig, ProxyMode, error_body
-from claude_tap.launch import ExitCode, LaunchError, run_child
+from claude_tap.launch import ExitCode, LaunchError, resolve_executable, run_child
 from claude_tap.options import PROG, TapOptions, is_loopback
 from claude_tap.proxy.handoff import DeferredSink
 from claude_tap.proxy.reverse import ProxyConfig, ReverseProxy
@@ -129,8 +129,24 @@ def forward_unavailable(client: ClientConfig, *, explicit: bool) -> str:
 
 async def run_client(options: TapOptions, environment: Environment) -> int:
     plan = plan_client_run(options, environment)
+    if not options.no_launch:
+        check_client_installed(plan, environment)
     result = await run_session(plan, options, environment)
     return result.exit_code
+
+
+def check_client_installed(plan: Plan, environment: Environment) -> None:
+    """A missing agent is said before anything starts: no proxy, no empty session directory."""
+    argv = plan.client.launch_argv(list(plan.client_args), "http://127.0.0.1:0", plan.mode)
+    try:
+        resolve_executable(argv[0], environment.environ, plan.client.install_hint)
+    except LaunchError as error:
+        raise CommandError(launch_failure(error, plan), error.exit_code) from error
+
+
+def launch_failure(error: LaunchError, plan: Plan) -> str:
+    who = plan.client.display_name
+    return f"{error}\n  Or start only the proxy with --tap-no-launch and run {who} yourself."
 
 
 async def run_session(plan: Plan, options: TapOptions, environment: Environment) -> RunResult:
@@ -277,11 +293,7 @@ async def launch(plan: Plan, proxy_url: str, environment: Environment) -> int:
     try:
         return await run_child(argv, env, log=log.info, install_hint=plan.client.install_hint)
     except LaunchError as error:
-        raise CommandError(
-            f"{error}\n  Or start only the proxy with --tap-no-launch and run "
-            f"{plan.client.display_name} yourself.",
-            error.exit_code,
-        ) from error
+        raise CommandError(launch_failure(error, plan), error.exit_code) from error
 
 
 async def serve_until_interrupted(plan: Plan, proxy_url: str, environment: Environment) -> int:

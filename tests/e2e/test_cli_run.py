@@ -143,6 +143,8 @@ async def test_missing_client_says_how_to_install_it(tmp_path: Path) -> None:
     assert "npm install -g @anthropic-ai/claude-code" in done.stderr
     assert "--tap-no-launch" in done.stderr
     assert done.stdout == b""
+    assert "listening" not in done.stderr  # said before any proxy started
+    assert not home_traces(tmp_path).exists() or not any(home_traces(tmp_path).rglob("trace.jsonl.zst"))
 
 
 async def read_stderr_until(proc: asyncio.subprocess.Process, *prefixes: str) -> dict[str, str]:
