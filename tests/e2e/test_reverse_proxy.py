@@ -90,6 +90,10 @@ def body_of(chunks: list[Any]) -> bytes:
     return b"".join(chunk.data for chunk in chunks)
 
 
+def relayed(exchange: Exchange) -> list[tuple[str, str, bytes]]:
+    return [(m.direction, m.kind, m.data) for m in exchange.ws_messages]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -453,7 +457,7 @@ async def test_websocket_relays_both_ways_and_the_client_close(
     assert exchange.transport is Transport.WEBSOCKET
     assert exchange.response is not None and exchange.response.status == 101
     assert exchange.failure is None and exchange.finished_at is not None
-    assert [(m.direction, m.kind, m.data) for m in exchange.ws_messages] == [
+    assert relayed(exchange) == [
         ("server", "text", b"hello 0"),
         ("client", "text", b"text out"),
         ("server", "text", b"text out"),
@@ -535,7 +539,7 @@ async def test_websocket_empty_close_frame_is_passed_on_as_normal_closure(
     assert ("close", 1000) in loopback.ws_log
     exchange = await sink.one()
     assert exchange.failure is None
-    assert [(m.direction, m.kind, m.data) for m in exchange.ws_messages] == [
+    assert relayed(exchange) == [
         ("client", "close", b""),
         ("server", "close", b"\x03\xe8"),
     ]
@@ -843,10 +847,6 @@ async def echo_over_websocket(proxy: ReverseProxy, client: aiohttp.ClientSession
         assert (await ws.receive()).data == b"\x00bin"
         await ws.close(code=4001, message=b"bye")
         assert ws.close_code == 4001
-
-
-def relayed(exchange: Exchange) -> list[tuple[str, str, bytes]]:
-    return [(m.direction, m.kind, m.data) for m in exchange.ws_messages]
 
 
 ECHOED = [
