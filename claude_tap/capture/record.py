@@ -20,10 +20,13 @@ from claude_tap.capture.bodies import (
     ContentDecodingError,
     base64_field,
     body_fields,
+    decode_chunks,
     header_value,
     make_decoder,
+    utf8_text,
 )
-from claude_tap.capture.exchange import Exchange, Headers, Transport, WebSocketMessage
+from claude_tap.capture.body_delta import BodyHistory
+from claude_tap.capture.exchange import Exchange, Headers, RequestStarted, Transport, WebSocketMessage
 from claude_tap.capture.records import (
     ExchangeRecord,
     JsonValue,
@@ -35,9 +38,19 @@ from claude_tap.capture.records import (
 from claude_tap.capture.sse import SseEvent, SseLineTooLong, SseParser
 
 
-def build_record(exchange: Exchange, exchange_id: str, *, defer_base64: bool = False) -> ExchangeRecord:
+def build_record(
+    exchange: Exchange,
+    exchange_id: str,
+    *,
+    defer_base64: bool = False,
+    history: BodyHistory | None = None,
+) -> ExchangeRecord:
     """The exchange record. With `defer_base64`, a binary body's `body_b64` is a `Base64Body`
-    (its bytes, to be encoded as the record is written; see capture/bodies.py), not text."""
+    (its bytes, to be encoded as the record is written; see capture/bodies.py), not text.
+
+    With `history`, a JSON object request body is parsed reusing what it repeats from an earlier
+    body of the session and stored as what is new (`body_ref`, see capture/body_delta.py); the
+    body is staged in `history` under `exchange_id` for the writer to commit once written."""
     request = exchange.request
     upstream_url = request.upstream_url if request is not None else ""
     return {
@@ -48,7 +61,7 @@ def build_record(exchange: Exchange, exchange_id: str, *, defer_base64: bool = F
         "started_at": datetime.fromtimestamp(exchange.started_wall, UTC).isoformat(timespec="milliseconds"),
         "ttfb_ms": exchange.offset_ms(exchange.response.at) if exchange.response is not None else None,
         "duration_ms": exchange.offset_ms(exchange.finished_at) if exchange.finished_at is not None else None,
-        "request": _request_part(exchange, defer_base64),
+        "request": _request_part(exchange, exchange_id, defer_base64, history),
         "response": _response_part(exchange, defer_base64),
         "upstream": upstream_base(upstream_url),
         "error": exchange.failure.reason if exchange.failure is not None else None,
@@ -77,7 +90,9 @@ def upstream_base(url: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
-def _request_part(exchange: Exchange, defer_base64: bool) -> RequestPart:
+def _request_part(
+    exchange: Exchange, exchange_id: str, defer_base64: bool, history: BodyHistory | None
+) -> RequestPart:
     request = exchange.request
     if request is None:  # failed before the request was even read
         return {"method": "", "url": "", "path": "", "headers": {}, "body_bytes": 0}
@@ -90,8 +105,33 @@ def _request_part(exchange: Exchange, defer_base64: bool) -> RequestPart:
         "headers": headers_dict(request.headers),
         "body_bytes": sum(len(chunk) for chunk in chunks),
     }
-    part.update(body_fields(chunks, request.headers, defer_base64=defer_base64))  # type: ignore[typeddict-item]
+    if history is not None and (delta := _body_delta(chunks, request, exchange_id, history)) is not None:
+        part.update(delta)  # type: ignore[typeddict-item]
+    else:
+        part.update(body_fields(chunks, request.headers, defer_base64=defer_base64))  # type: ignore[typeddict-item]
     return part
+
+
+def _body_delta(
+    chunks: list[bytes], request: RequestStarted, exchange_id: str, history: BodyHistory
+) -> dict[str, JsonValue] | None:
+    """`body` (and `body_ref`) of a JSON object body, parsed against the history; None for any
+    other body, which `body_fields` then classifies (and explains, when it does not decode)."""
+    try:
+        decoded = decode_chunks(chunks, header_value(request.headers, "content-encoding"))
+    except ContentDecodingError:
+        return None
+    text = utf8_text(decoded)
+    if text is None or not text.lstrip().startswith("{"):
+        return None
+    try:
+        encoded = history.encode(text, request.path.partition("?")[0], exchange_id)
+    except (ValueError, RecursionError):  # not JSON after all: body_fields keeps it as text
+        return None
+    fields: dict[str, JsonValue] = {"body": encoded.stored}
+    if encoded.ref is not None:
+        fields["body_ref"] = encoded.ref
+    return fields
 
 
 def _response_part(exchange: Exchange, defer_base64: bool) -> ResponsePart:

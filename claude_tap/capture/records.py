@@ -43,6 +43,9 @@ class RequestPart(TypedDict):
     body_text: NotRequired[str]
     body_b64: NotRequired[str]
     decode_error: NotRequired[str]
+    # The body continues an earlier record's (capture/body_delta.py): {"base": id, "same": [key],
+    # "prefix": {key: n}}; `body` then holds only what is new.
+    body_ref: NotRequired[dict[str, JsonValue]]
 
 
 class SseEventRecord(TypedDict):

@@ -29,7 +29,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +43,7 @@ from typing import IO, Any, Literal
 import zstandard
 
 from claude_tap.capture.bodies import Base64Body
+from claude_tap.capture.body_delta import BodyHistory
 from claude_tap.capture.exchange import Exchange
 from claude_tap.capture.redact import Redactor
 
@@ -65,6 +68,7 @@ PIECE_CHARS = 1 << 20
 # tiny piece would cost more than it saves.
 BATCH_CHARS = 256 << 10
 _FULL_QUEUE_POLL_S = 0.005
+PRIVATE_FILE_MODE = 0o600
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +82,6 @@ class WriterStats:
 
 def exchange_id(seq: int) -> str:
     return f"ex-{seq:06d}"
-
-
-def _default_build(exchange: Exchange, record_id: str) -> Record:
-    # Imported here: capture.record is a sibling module that may load heavy format code.
-    from claude_tap.capture.record import build_record
-
-    return dict(build_record(exchange, record_id, defer_base64=True))
 
 
 class _Close:
@@ -107,7 +104,10 @@ class TraceWriter:
         self.path = path
         self._session = session
         self._redactor = redactor
-        self._build = build or _default_build
+        # The default build stores each request body as what it adds to an earlier one (see
+        # capture/body_delta.py); a body becomes a base only once its record is written.
+        self._history = BodyHistory()
+        self._build = build or self._build_with_history
         self._on_record = on_record
         self._queue: queue.Queue[tuple[str, Any] | _Close] = queue.Queue(maxsize=queue_size)
         self._submit_lock = threading.Lock()
@@ -127,9 +127,10 @@ class TraceWriter:
 
     # -- called by the proxy and the CLI -------------------------------------------------------
 
-    def submit(self, exchange: Exchange) -> bool:
-        """Queue a finished exchange. Never blocks; False (and counted as dropped) when full."""
-        return self._put(("exchange", exchange), block=False)
+    def submit(self, exchange: Exchange, block: bool = False) -> bool:
+        """Queue a finished exchange. By default never blocks: False (and counted as dropped) when
+        full. `block` is for a feeder that is itself off the proxy's path (the recorder process)."""
+        return self._put(("exchange", exchange), block=block)
 
     def submit_record(self, record: Record, block: bool = True) -> bool:
         """Queue a ready record (e.g. an imported transcript entry). Blocks while full by default,
@@ -153,6 +154,11 @@ class TraceWriter:
                         self._dropped += 1
                         return False
             time.sleep(_FULL_QUEUE_POLL_S)
+
+    def count_dropped(self, n: int) -> None:
+        """Add exchanges lost before they reached this writer (the recorder process's feeder)."""
+        with self._submit_lock:
+            self._dropped += n
 
     @property
     def stats(self) -> WriterStats:
@@ -198,17 +204,26 @@ class TraceWriter:
             record: Record | None = None
             try:
                 if kind == "exchange":
-                    piecewise = _wire_bytes(payload) > PIECEWISE_OVER_BYTES
+                    piecewise = wire_bytes(payload) > PIECEWISE_OVER_BYTES
+                    record_id = exchange_id(payload.seq)
                     record = self._build_exchange(payload)
                     payload = None  # the record holds what it needs; the exchange's bytes may go
-                    if record is not None:
-                        self._write(record, kind="exchange", piecewise=piecewise)
+                    if record is not None and self._write(record, kind="exchange", piecewise=piecewise):
+                        self._history.commit(record_id)
+                    else:
+                        self._history.discard(record_id)
                 else:
                     self._write(payload, kind="record")
             except Exception as error:  # a bug here must not leave close() waiting forever
                 self._fail(f"{kind}: unexpected error: {type(error).__name__}: {error}")
             # Nothing of this record may wait in memory with the thread for the next one.
             payload = record = None
+
+    def _build_with_history(self, exchange: Exchange, record_id: str) -> Record:
+        # Imported here: capture.record is a sibling module that may load heavy format code.
+        from claude_tap.capture.record import build_record
+
+        return dict(build_record(exchange, record_id, defer_base64=True, history=self._history))
 
     def _build_exchange(self, exchange: Exchange) -> Record | None:
         record_id = exchange_id(exchange.seq)
@@ -218,7 +233,8 @@ class TraceWriter:
             self._fail(f"{record_id}: building the record failed: {type(error).__name__}: {error}")
             return None
 
-    def _write(self, record: Record, kind: RecordKind, piecewise: bool = False) -> None:
+    def _write(self, record: Record, kind: RecordKind, piecewise: bool = False) -> bool:
+        """Redact, serialize and write one record; False (counted as failed) when it was not written."""
         label = str(record.get("id") or record.get("type") or kind) if isinstance(record, dict) else kind
         try:
             redacted = self._redactor.redact_record(record)
@@ -226,27 +242,28 @@ class TraceWriter:
             line = json_pieces(redacted) if piecewise else _dumps(redacted)
         except Exception as error:  # same boundary as above: count, keep the thread alive
             self._fail(f"{label}: serializing the record failed: {type(error).__name__}: {error}")
-            return
+            return False
         if self._stream is None:
             self._fail(f"{label}: not written: {self._file_error}")
-            return
+            return False
         kept: list[str] | None = [] if self._on_record is not None else None
         try:
             was_scrubbed = self._write_line(self._stream, line, kept)
         except (OSError, zstandard.ZstdError) as error:
             self._break_file(f"writing {self.path} failed: {error}")
             self._fail(f"{label}: not written: {self._file_error}")
-            return
+            return False
         except Exception as error:  # piecewise serialization failed after part of the line went out
             self._end_cut_line()
             self._fail(f"{label}: serializing the record failed: {type(error).__name__}: {error}")
-            return
+            return False
         if kind in ("exchange", "record"):
             self._written += 1
         if kind == "exchange":
             self._exchanges += 1
         if kept is not None:
             self._notify(json.loads("".join(kept)) if was_scrubbed else _with_base64_text(redacted))
+        return True
 
     def _write_line(
         self, stream: zstandard.ZstdCompressionWriter, line: str | Iterator[str], kept: list[str] | None
@@ -315,7 +332,11 @@ class TraceWriter:
             ZSTD_LEVEL, window_log=ZSTD_WINDOW_LOG, write_checksum=True
         )
         try:
-            self._file = open(self.path, "wb")  # noqa: SIM115 (closed in _finish or _break_file)
+            # 0600 whatever the umask: the trace holds prompts, code and (redacted) headers.
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+            if stat.S_ISREG(os.fstat(fd).st_mode):  # never a device given as the path (/dev/full)
+                os.fchmod(fd, PRIVATE_FILE_MODE)
+            self._file = os.fdopen(fd, "wb")
         except OSError as error:
             self._file_error = f"cannot open {self.path}: {error.strerror or error}"
             logger.error("trace file unavailable: %s", self._file_error)
@@ -470,7 +491,8 @@ def _with_base64_text(record: Record) -> Record:
     return plain
 
 
-def _wire_bytes(exchange: Exchange) -> int:
+def wire_bytes(exchange: Exchange) -> int:
+    """Bytes the exchange moved on the wire, both ways (WebSocket messages included)."""
     request = sum(len(chunk.data) for chunk in exchange.request_chunks)
     response = sum(len(chunk.data) for chunk in exchange.response_chunks)
     return request + response + sum(len(message.data) for message in exchange.ws_messages)

@@ -1,0 +1,396 @@
+"""Request bodies that repeat an earlier one: parsed and stored as what is new, read back whole.
+
+An agent resends its whole conversation on every call: turn 400 of a Claude Code session carries the
+same 1 MB of messages, system prompt and tools as turn 399, plus one tool result. Parsing, redacting,
+normalizing and storing all of it again on every turn makes a session cost the square of its length.
+This module makes the work follow the new content, on both sides of the trace file:
+
+Writer side, `BodyHistory.encode(text, path, record_id)`: the body (a JSON object, as text) is walked
+at its top level and, for each top-level list (`messages`, `input`, `contents`, `tools`), item by item.
+A value whose text equals the text of the same key (or the same list position) in an earlier body is
+taken from that body without being parsed again (one memcmp); only what differs is parsed, by the C
+scanner. The result is the parsed body, sharing every repeated value with the earlier one, and its
+stored form: the earlier body named once, what is new written out.
+
+    "request": {..., "body": {"model": "...", "messages": [<items after the first 57>], "system": null, ...},
+                "body_ref": {"base": "ex-000041", "same": ["system", "tools"], "prefix": {"messages": 57}}}
+
+`same` keys hold null in `body` (the base's value is meant), `prefix` lists hold only the items after
+the first n of the base's list, every other key is written out. Small values are always written out,
+so `model` and `max_tokens` read as they are. The base is itself resolved first, so references chain.
+
+Reader side, `BodyResolver.resolve(record)`: the whole body back, sharing the base's objects (no copy
+of the history), so everything downstream can recognize repeated values by identity.
+
+Sound by construction: a value is reused only when its text starts at a value boundary of the new body
+(the walk knows where it stands) and equals the earlier value's text followed by a JSON delimiter. Any
+surprise (not an object, a duplicate key, invalid JSON) gives up, and the caller parses the body whole.
+
+This module knows JSON text and trace records; nothing of sockets, API formats or the trace file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from json.decoder import scanstring  # type: ignore[attr-defined]
+from typing import Any
+
+JsonValue = Any
+
+# Values shorter than this are written out even when they repeat: a reference would save nothing
+# worth the loss of readability (`"model": null`).
+MIN_SHARED_CHARS = 256
+# A body is stored as a delta only when it saves at least this much; small requests stay whole.
+MIN_SAVED_CHARS = 2048
+# Earlier bodies kept as candidate bases: the main agent, a few subagents, side requests.
+MAX_BASES = 8
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_AFTER_VALUE = frozenset(" \t\n\r,]}")
+
+
+def _reject_constant(name: str) -> JsonValue:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+class _NotIndexable(Exception):
+    """The text is not a JSON object this walk can index; parse it whole instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """A parsed value and where its text lies: absolute for top-level values, relative to the
+    start of its list for list items (so a list that moved keeps its items' spans)."""
+
+    start: int
+    end: int
+    value: JsonValue
+
+
+@dataclass(slots=True)
+class IndexedBody:
+    """A parsed JSON object body with the text spans of its top-level values and list items."""
+
+    text: str
+    value: dict[str, JsonValue]
+    values: dict[str, _Span] = field(default_factory=dict)
+    items: dict[str, list[_Span]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Reuse:
+    same: list[str] = field(default_factory=list)  # keys whose whole value repeats the base's
+    prefix: dict[str, int] = field(default_factory=dict)  # list keys -> leading items shared
+    saved_chars: int = 0
+
+
+def index_body(text: str, base: IndexedBody | None = None) -> IndexedBody:
+    """Parse `text`, a JSON object, reusing the values it repeats from `base`.
+
+    Raises ValueError when the text is not a JSON object or not valid JSON (as json.loads would),
+    or when it holds a duplicate top-level key (which json.loads resolves silently)."""
+    try:
+        indexed, _ = _walk(text, base)
+    except _NotIndexable as error:
+        raise ValueError(f"not an indexable JSON object: {error}") from None
+    except IndexError:
+        raise ValueError("the JSON text ends early") from None
+    return indexed
+
+
+def _skip(text: str, pos: int) -> int:
+    if pos < len(text) and text[pos] in " \t\n\r":
+        return _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
+    return pos
+
+
+def _repeats(text: str, pos: int, base_text: str, start: int, end: int) -> bool:
+    """Whether `text` holds, at the value boundary `pos`, exactly the value base_text[start:end].
+
+    The delimiter check matters for numbers and literals only (12 is a prefix of 123); strings,
+    objects and arrays end themselves."""
+    if not text.startswith(base_text[start:end], pos):
+        return False
+    after = pos + end - start
+    return after == len(text) or text[after] in _AFTER_VALUE
+
+
+def _walk(text: str, base: IndexedBody | None) -> tuple[IndexedBody, _Reuse]:
+    pos = _skip(text, 0)
+    if pos >= len(text) or text[pos] != "{":
+        raise _NotIndexable("the body is not a JSON object")
+    indexed = IndexedBody(text, {})
+    reuse = _Reuse()
+    pos = _skip(text, pos + 1)
+    if text[pos] == "}":
+        pos += 1
+    else:
+        while True:
+            if text[pos] != '"':
+                raise _NotIndexable(f"a key was expected at {pos}")
+            key, pos = scanstring(text, pos + 1, True)
+            if key in indexed.value:
+                raise _NotIndexable(f"duplicate key {key!r}")
+            pos = _skip(text, pos)
+            if text[pos] != ":":
+                raise _NotIndexable(f"':' was expected at {pos}")
+            pos = _top_level_value(text, _skip(text, pos + 1), key, base, indexed, reuse)
+            pos = _skip(text, pos)
+            if text[pos] == ",":
+                pos = _skip(text, pos + 1)
+                continue
+            if text[pos] == "}":
+                pos += 1
+                break
+            raise _NotIndexable(f"',' or '}}' was expected at {pos}")
+    if _skip(text, pos) != len(text):
+        raise _NotIndexable(f"extra data at {pos}")
+    return indexed, reuse
+
+
+def _top_level_value(
+    text: str, pos: int, key: str, base: IndexedBody | None, indexed: IndexedBody, reuse: _Reuse
+) -> int:
+    """Parse (or reuse) the value of `key` at `pos`; record it in `indexed`; return where it ends."""
+    earlier = base.values.get(key) if base is not None else None
+    base_text = base.text if base is not None else ""
+    is_repeat = earlier is not None and _repeats(text, pos, base_text, earlier.start, earlier.end)
+    if base is not None and earlier is not None and is_repeat:
+        end = pos + earlier.end - earlier.start
+        indexed.value[key] = earlier.value
+        indexed.values[key] = _Span(pos, end, earlier.value)
+        if key in base.items:
+            indexed.items[key] = base.items[key]  # relative spans: still right where the list moved
+        if end - pos >= MIN_SHARED_CHARS:
+            reuse.same.append(key)
+            reuse.saved_chars += end - pos
+        return end
+    if text[pos] == "[":
+        earlier_items = base.items.get(key) if base is not None and earlier is not None else None
+        earlier_start = earlier.start if earlier is not None else 0
+        items, spans, shared, end = _walk_list(text, pos, base_text, earlier_start, earlier_items or [])
+        indexed.value[key] = items
+        indexed.values[key] = _Span(pos, end, items)
+        indexed.items[key] = spans
+        if shared:
+            saved = spans[shared - 1].end
+            if saved >= MIN_SHARED_CHARS:
+                reuse.prefix[key] = shared
+                reuse.saved_chars += saved
+        return end
+    value, end = _DECODER.raw_decode(text, pos)
+    indexed.value[key] = value
+    indexed.values[key] = _Span(pos, end, value)
+    return end
+
+
+def _walk_list(
+    text: str, pos: int, base_text: str, base_start: int, base_items: list[_Span]
+) -> tuple[list[JsonValue], list[_Span], int, int]:
+    """(items, their spans relative to `pos`, how many leading items repeat the base's, end)."""
+    start = pos
+    items: list[JsonValue] = []
+    spans: list[_Span] = []
+    shared = 0
+    pos = _skip(text, pos + 1)
+    if text[pos] == "]":
+        return items, spans, 0, pos + 1
+    while True:
+        index = len(items)
+        earlier = base_items[index] if index < len(base_items) else None
+        if earlier is not None and _repeats(
+            text, pos, base_text, base_start + earlier.start, base_start + earlier.end
+        ):
+            item = earlier.value
+            end = pos + earlier.end - earlier.start
+            if shared == index:
+                shared += 1
+        else:
+            item, end = _DECODER.raw_decode(text, pos)
+        items.append(item)
+        spans.append(_Span(pos - start, end - start, item))
+        pos = _skip(text, end)
+        if text[pos] == ",":
+            pos = _skip(text, pos + 1)
+            continue
+        if text[pos] == "]":
+            return items, spans, shared, pos + 1
+        raise _NotIndexable(f"',' or ']' was expected at {pos}")
+
+
+# -- writer side ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedBody:
+    """A request body as the trace stores it: `stored` goes in `body`; `ref` (None for a whole body)
+    in `body_ref`. `value` is the whole parsed body."""
+
+    value: dict[str, JsonValue]
+    stored: dict[str, JsonValue]
+    ref: dict[str, JsonValue] | None
+
+
+@dataclass(slots=True)
+class _Entry:
+    record_id: str
+    path: str
+    body: IndexedBody
+
+
+class BodyHistory:
+    """The recent request bodies of one session, as bases for the next ones.
+
+    `encode` stages the new body under its record id; the trace writer `commit`s it once the record
+    is safely written (only a written record may be referred to) or `discard`s it."""
+
+    def __init__(self, max_bases: int = MAX_BASES) -> None:
+        self._max_bases = max_bases
+        self._recent: list[_Entry] = []  # most recently written or used first
+        self._staged: dict[str, _Entry] = {}
+
+    def encode(self, text: str, path: str, record_id: str) -> EncodedBody:
+        """The body, parsed with what it repeats from the best earlier body and stored as a delta
+        against it when that saves enough. Raises ValueError as `index_body` does."""
+        base = self._best_base(text, path)
+        try:
+            indexed, reuse = _walk(text, base.body if base is not None else None)
+        except _NotIndexable as error:
+            raise ValueError(f"not an indexable JSON object: {error}") from None
+        except IndexError:
+            raise ValueError("the JSON text ends early") from None
+        self._staged[record_id] = _Entry(record_id, path, indexed)
+        if base is None or reuse.saved_chars < MIN_SAVED_CHARS:
+            return EncodedBody(indexed.value, indexed.value, None)
+        stored: dict[str, JsonValue] = {}
+        for key, value in indexed.value.items():
+            if key in reuse.same:
+                stored[key] = None
+            elif key in reuse.prefix:
+                stored[key] = value[reuse.prefix[key] :]
+            else:
+                stored[key] = value
+        ref: dict[str, JsonValue] = {"base": base.record_id, "same": reuse.same, "prefix": reuse.prefix}
+        return EncodedBody(indexed.value, stored, ref)
+
+    def commit(self, record_id: str) -> None:
+        entry = self._staged.pop(record_id, None)
+        if entry is not None:
+            self._recent.insert(0, entry)
+            del self._recent[self._max_bases :]
+
+    def discard(self, record_id: str) -> None:
+        self._staged.pop(record_id, None)
+
+    def _best_base(self, text: str, path: str) -> _Entry | None:
+        """The earlier body on the same path that shares the longest opening with `text` (a
+        conversation's previous turn opens like it; a subagent's or a side request's does not)."""
+        best: _Entry | None = None
+        best_length = 0
+        for entry in self._recent:
+            if entry.path != path:
+                continue
+            length = common_prefix_length(text, entry.body.text)
+            if length > best_length:
+                best, best_length = entry, length
+                if length >= len(entry.body.text) * 0.9:  # a continuation: no better base will come
+                    break
+        if best is not None:  # the base of the next turn is likely this one or the new body
+            self._recent.remove(best)
+            self._recent.insert(0, best)
+        return best
+
+
+def common_prefix_length(a: str, b: str) -> int:
+    """How many leading characters `a` and `b` share; costs about the shared length, not the total."""
+    limit = min(len(a), len(b))
+    low, step = 0, 4096
+    while low < limit:  # gallop to the first block that differs
+        high = min(limit, low + step)
+        if not a.startswith(b[low:high], low):
+            break
+        low, step = high, step * 2
+    else:
+        return limit
+    while high - low > 1:  # a[:low] == b[:low], and a[:high] != b[:high]
+        middle = (low + high) // 2
+        if a.startswith(b[low:middle], low):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+# -- reader side ---------------------------------------------------------------------------------
+
+
+class BodyResolver:
+    """Rebuilds whole request bodies from `body_ref`s, record by record in file order.
+
+    Keeps every exchange's whole body (its top-level dict and lists; the values inside are shared
+    with the records they came from), since any earlier record may be a base."""
+
+    def __init__(self) -> None:
+        self._bodies: dict[str, dict[str, JsonValue]] = {}
+
+    def resolve(self, record: JsonValue) -> JsonValue:
+        """`record` with its request body whole: a new record (its request a new dict, `body_ref`
+        gone) when it had a `body_ref`, else `record` itself. Never raises: a reference that cannot
+        be followed leaves the stored body and says why in `request.body_ref_error`."""
+        if not isinstance(record, dict) or record.get("type") != "exchange":
+            return record
+        request = record.get("request")
+        if not isinstance(request, dict):
+            return record
+        if "body_ref" in request:
+            request = self._resolved_request(request)
+            record = {**record, "request": request}
+        body = request.get("body")
+        record_id = record.get("id")
+        if isinstance(body, dict) and isinstance(record_id, str):
+            self._bodies[record_id] = body
+        return record
+
+    def _resolved_request(self, request: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        out = {key: value for key, value in request.items() if key != "body_ref"}
+        ref, body = request["body_ref"], request.get("body")
+        problem = _ref_problem(ref, body)
+        base = self._bodies.get(ref["base"]) if problem is None else None
+        if problem is None and base is None:
+            problem = f"the body continues {ref['base']!r}, which is not in this trace"
+        if problem is not None or base is None or not isinstance(body, dict):
+            out["body_ref_error"] = problem
+            return out
+        same, prefix = ref["same"], ref["prefix"]
+        whole: dict[str, JsonValue] = {}
+        for key, value in body.items():
+            if key in same:
+                whole[key] = base.get(key)
+            elif key in prefix and isinstance(value, list):
+                earlier = base.get(key)
+                whole[key] = (earlier[: prefix[key]] if isinstance(earlier, list) else []) + value
+            else:
+                whole[key] = value
+        out["body"] = whole
+        return out
+
+
+def _ref_problem(ref: JsonValue, body: JsonValue) -> str | None:
+    """Why a `body_ref` cannot be followed (a hand-edited or damaged trace), or None."""
+    if not isinstance(body, dict):
+        return "the body has a body_ref but is not a JSON object"
+    if not isinstance(ref, dict) or not isinstance(ref.get("base"), str):
+        return "the body_ref names no base record"
+    same, prefix = ref.get("same"), ref.get("prefix")
+    if not isinstance(same, list) or not all(isinstance(key, str) for key in same):
+        return "the body_ref's `same` is not a list of keys"
+    if not isinstance(prefix, dict) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in prefix.values()
+    ):
+        return "the body_ref's `prefix` is not a map of keys to counts"
+    return None

@@ -1,0 +1,220 @@
+"""capture/body_delta: a request body that repeats an earlier one is parsed and stored as what is new,
+and read back whole, equal to parsing it from scratch, whatever the text holds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from claude_tap.capture.body_delta import (
+    MIN_SAVED_CHARS,
+    BodyHistory,
+    BodyResolver,
+    common_prefix_length,
+    index_body,
+)
+
+SYSTEM = [{"type": "text", "text": "You are a coding agent. " * 40}]
+TOOLS = [{"name": f"tool{n}", "description": "does a thing " * 30, "input_schema": {}} for n in range(3)]
+
+
+def claude_body(turns: int) -> dict[str, Any]:
+    """Claude Code's shape: the last message carries the cache breakpoint, which moves every turn."""
+    messages: list[dict[str, Any]] = [
+        {
+            "role": "user" if n % 2 == 0 else "assistant",
+            "content": [{"type": "text", "text": f"step {n} " * 60}],
+        }
+        for n in range(turns)
+    ]
+    messages[-1] = {
+        **messages[-1],
+        "content": [{**messages[-1]["content"][0], "cache_control": {"type": "x"}}],
+    }
+    return {"model": "claude-x", "messages": messages, "system": SYSTEM, "tools": TOOLS, "max_tokens": 8}
+
+
+def stored_record(record_id: str, encoded: Any) -> dict[str, Any]:
+    """The record as the trace holds it (through JSON text, as the reader gets it)."""
+    request: dict[str, Any] = {"body": encoded.stored}
+    if encoded.ref is not None:
+        request["body_ref"] = encoded.ref
+    return json.loads(json.dumps({"type": "exchange", "id": record_id, "request": request}))
+
+
+def replay(texts: list[str], path: str = "/v1/messages") -> list[tuple[Any, dict[str, Any]]]:
+    """Each text through a history (committed as written) and back through a resolver."""
+    history, resolver = BodyHistory(), BodyResolver()
+    out = []
+    for n, text in enumerate(texts):
+        encoded = history.encode(text, path, f"ex-{n}")
+        history.commit(f"ex-{n}")
+        out.append((encoded, resolver.resolve(stored_record(f"ex-{n}", encoded))))
+    return out
+
+
+def test_a_growing_conversation_is_stored_as_its_new_messages_and_read_back_whole() -> None:
+    texts = [json.dumps(claude_body(turns)) for turns in range(1, 8)]
+    results = replay(texts)
+    for text, (encoded, resolved) in zip(texts, results, strict=True):
+        assert encoded.value == json.loads(text)
+        assert resolved["request"]["body"] == json.loads(text)
+        assert "body_ref" not in resolved["request"]
+    last, _ = results[-1]
+    # The message that lost its cache breakpoint is stored again, with the new one: two messages.
+    assert last.ref == {"base": "ex-5", "same": ["system", "tools"], "prefix": {"messages": 5}}
+    assert len(last.stored["messages"]) == 2
+    assert last.stored["system"] is None and last.stored["tools"] is None
+    assert last.stored["model"] == "claude-x" and last.stored["max_tokens"] == 8  # small values stay readable
+
+
+def test_repeated_values_are_the_very_objects_of_the_earlier_body() -> None:
+    history = BodyHistory()
+    first = history.encode(json.dumps(claude_body(3)), "/v1/messages", "ex-1")
+    history.commit("ex-1")
+    second = history.encode(json.dumps(claude_body(4)), "/v1/messages", "ex-2")
+    assert second.value["system"] is first.value["system"]
+    assert second.value["messages"][0] is first.value["messages"][0]
+    assert second.value["messages"][1] is first.value["messages"][1]
+
+
+def test_resolved_bodies_share_the_objects_of_their_base() -> None:
+    results = replay([json.dumps(claude_body(turns)) for turns in (2, 3)])
+    first, second = (resolved["request"]["body"] for _, resolved in results)
+    assert second["tools"] is first["tools"]
+    assert second["messages"][0] is first["messages"][0]
+
+
+def test_a_body_that_saves_little_is_stored_whole() -> None:
+    small = [json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi " * n}]}) for n in (1, 2)]
+    for encoded, _ in replay(small):
+        assert encoded.ref is None and encoded.stored == encoded.value
+    assert len(small[1]) < MIN_SAVED_CHARS
+
+
+def test_a_body_that_was_never_written_is_never_a_base() -> None:
+    history = BodyHistory()
+    history.encode(json.dumps(claude_body(5)), "/v1/messages", "ex-1")
+    history.discard("ex-1")  # its record failed to write: nothing may refer to it
+    assert history.encode(json.dumps(claude_body(6)), "/v1/messages", "ex-2").ref is None
+
+
+def test_bodies_on_other_paths_are_not_bases() -> None:
+    history = BodyHistory()
+    history.encode(json.dumps(claude_body(5)), "/v1/messages/count_tokens", "ex-1")
+    history.commit("ex-1")
+    assert history.encode(json.dumps(claude_body(6)), "/v1/messages", "ex-2").ref is None
+
+
+def test_the_subagent_continues_its_own_conversation_not_the_latest_body() -> None:
+    main = [json.dumps(claude_body(turns)) for turns in (4, 5)]
+    sub = json.dumps({**claude_body(3), "system": [{"type": "text", "text": "subagent " * 50}]})
+    history = BodyHistory()
+    for n, text in enumerate([main[0], sub]):
+        history.encode(text, "/v1/messages", f"ex-{n}")
+        history.commit(f"ex-{n}")
+    encoded = history.encode(main[1], "/v1/messages", "ex-2")
+    assert encoded.ref is not None and encoded.ref["base"] == "ex-0"
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        ('{"n": [12, "x"], "pad": "%s"}', '{"n": [123, "x"], "pad": "%s"}'),  # 12 is a prefix of 123
+        ('{"t": true, "pad": "%s"}', '{"t": true , "pad": "%s"}'),
+        ('{"s": ["a\\"]", "b"], "pad": "%s"}', '{"s": ["a\\"],\\"b\\"]"], "pad": "%s"}'),
+    ],
+)
+def test_a_value_is_reused_only_where_the_new_text_has_exactly_it(earlier: str, later: str) -> None:
+    pad = "p" * MIN_SAVED_CHARS
+    texts = [earlier % pad, later % pad]
+    for text, (encoded, resolved) in zip(texts, replay(texts), strict=True):
+        assert encoded.value == json.loads(text)
+        assert resolved["request"]["body"] == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[1, 2]", '"text"', "{", '{"a": 1} tail', '{"a": 1, "a": 2}', '{"a": NaN}', '{"a": [1, }', ""],
+)
+def test_what_is_not_a_json_object_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        index_body(text)
+
+
+def test_a_reference_to_a_missing_base_keeps_the_stored_part_and_says_why() -> None:
+    record = {
+        "type": "exchange",
+        "id": "ex-9",
+        "request": {
+            "body": {"messages": [1]},
+            "body_ref": {"base": "ex-1", "same": [], "prefix": {"messages": 2}},
+        },
+    }
+    resolved = BodyResolver().resolve(record)
+    assert resolved["request"]["body"] == {"messages": [1]}
+    assert "ex-1" in resolved["request"]["body_ref_error"]
+
+
+@pytest.mark.parametrize("ref", [None, {"base": 1}, {"base": "ex-1", "same": "system", "prefix": {}}])
+def test_a_damaged_reference_never_raises(ref: Any) -> None:
+    record = {"type": "exchange", "id": "ex-2", "request": {"body": {}, "body_ref": ref}}
+    assert BodyResolver().resolve(record)["request"]["body_ref_error"]
+
+
+# -- property: any sequence of edits reads back exactly --------------------------------------------
+
+json_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(alphabet=st.sampled_from('ab"\\],}{[: \n\u00e9'), max_size=12),
+)
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from("xyz"), inner, max_size=3),
+    max_leaves=8,
+)
+edit = st.tuples(st.sampled_from(["append", "change", "drop", "respace", "newkey"]), json_value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(["a", "b", "c"]), st.lists(json_value, max_size=5), min_size=1),
+    st.lists(edit, max_size=8),
+)
+def test_every_body_of_an_edited_sequence_reads_back_as_parsed(
+    start: dict[str, Any], edits: list[Any]
+) -> None:
+    body = {key: list(items) for key, items in start.items()}
+    body["pad"] = "p" * MIN_SAVED_CHARS  # big enough to be shared
+    texts = [json.dumps(body)]
+    for kind, value in edits:
+        key = sorted(k for k in body if k != "pad")[0]
+        items = body[key]
+        if kind == "append":
+            items.append(value)
+        elif kind == "change" and items:
+            items[-1] = value
+        elif kind == "drop" and items:
+            items.pop(0)
+        elif kind == "newkey":
+            body["d"] = value
+        spacing = (", ", ": ") if kind == "respace" else (",", ":")
+        texts.append(json.dumps(body, separators=spacing))
+    for text, (encoded, resolved) in zip(texts, replay(texts), strict=True):
+        assert encoded.value == json.loads(text)
+        assert resolved["request"]["body"] == json.loads(text)
+
+
+@given(st.text(alphabet="ab", max_size=40), st.text(alphabet="ab", max_size=40))
+def test_common_prefix_length_is_the_shared_opening(a: str, b: str) -> None:
+    expected = 0
+    while expected < min(len(a), len(b)) and a[expected] == b[expected]:
+        expected += 1
+    assert common_prefix_length(a, b) == expected
