@@ -2,7 +2,9 @@
 
     .html       the self-contained viewer (viewer/html.py)
     .md         a readable report (viewer/markdown.py)
-    .json       {"session": SessionInfo, "turns": [Turn]}: the normalized model, for scripts
+    .json       {"session": SessionInfo, "turns": [Turn]}: the normalized model, for scripts; each turn
+                also says its `number`, the one the page, its links and the report show ("Turn 150",
+                #turn=150), while `index` and `prev` stay 0-based positions in "turns"
     .jsonl      our trace records, one per line (.jsonl.zst: compressed like trace.jsonl.zst); a legacy
                 trace of the earlier claude-tap comes out in our format, so this is also the converter
 
@@ -29,7 +31,7 @@ from claude_tap.normalize.model import JsonValue, SessionInfo, Turn
 from claude_tap.normalize.session import normalize_records
 from claude_tap.store.reader import ReadReport, read_records
 from claude_tap.viewer.html import render_html
-from claude_tap.viewer.markdown import to_markdown
+from claude_tap.viewer.markdown import to_markdown, turn_number
 
 FORMATS = ("html", "md", "json", "jsonl")
 _SUFFIXES = {
@@ -70,7 +72,8 @@ def render(fmt: str, info: SessionInfo, turns: list[Turn]) -> str:
     if fmt == "md":
         return to_markdown(info, turns)
     if fmt == "json":
-        return json_line({"session": info, "turns": turns}) + "\n"
+        numbered: list[JsonValue] = [{"number": turn_number(turn), **turn} for turn in turns]
+        return json_line({"session": info, "turns": numbered}) + "\n"
     raise ValueError(f"cannot render {fmt!r}: choose one of html, md, json")
 
 

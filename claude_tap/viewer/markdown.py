@@ -124,8 +124,17 @@ def _turn_section(turn: Turn, prev: Turn | None, anchored: set[str]) -> str:
     return "\n".join(out)
 
 
+def turn_number(turn: Turn) -> int:
+    """The number people see for a turn: "Turn 150" here, in the viewer and in its links (`#turn=150`).
+
+    `turn["index"]` is its 0-based position; every place a person or a link reads it says index + 1
+    (issue 10: the viewer's links once used the index and opened the turn after the one meant).
+    """
+    return turn["index"] + 1
+
+
 def _turn_heading(turn: Turn) -> str:
-    parts = [f"Turn {turn['index'] + 1}", _inline(turn["model"] or "unknown model")]
+    parts = [f"Turn {turn_number(turn)}", _inline(turn["model"] or "unknown model")]
     if turn["usage"] is not None:
         parts.append(f"{turn['usage']['total_tokens']:,} tokens")
     if turn["timing"]["duration_ms"] is not None:
@@ -147,7 +156,7 @@ def _system_section(turn: Turn, prev: Turn | None) -> list[str]:
     if not turn["system"]:
         return ["_No system prompt._"]
     if prev is not None and prev["system"] == turn["system"]:
-        return [f"_System prompt as in Turn {prev['index'] + 1}._"]
+        return [f"_System prompt as in Turn {turn_number(prev)}._"]
     text = "\n\n".join(block.get("text", "") for block in turn["system"] if block.get("type") == "text")
     others = [block for block in turn["system"] if block.get("type") != "text"]
     summary = f"System prompt ({len(text):,} characters)"
@@ -162,7 +171,7 @@ def _messages_section(turn: Turn, prev: Turn | None, anchored: set[str]) -> list
     out: list[str] = []
     if shared and prev is not None:
         plural = "s" if shared > 1 else ""
-        out += [f"_{shared} earlier message{plural} as in Turn {prev['index'] + 1}._", ""]
+        out += [f"_{shared} earlier message{plural} as in Turn {turn_number(prev)}._", ""]
     if not messages:
         out.append("_No messages._")
     for message in messages[shared:]:
@@ -184,7 +193,7 @@ def _tools_section(turn: Turn, prev: Turn | None) -> list[str]:
     if not tools:
         return ["_No tools._"]
     if prev is not None and prev["tools"] == tools:
-        return [f"_Tools ({len(tools)}) as in Turn {prev['index'] + 1}._"]
+        return [f"_Tools ({len(tools)}) as in Turn {turn_number(prev)}._"]
     items = [_tool_item(tool) for tool in tools]
     return [f"<details><summary>Tools ({len(tools)})</summary>", "", *items, "", "</details>"]
 

@@ -117,7 +117,7 @@ def test_live_turns_arrive_without_losing_selection_or_scroll(
     context = browser.new_context(viewport={"width": 1200, "height": 520})
     page = context.new_page()
     page_problems.watch(page)
-    page.goto(f"http://127.0.0.1:{stub.port}/?token={TOKEN}#turn=2&tab=overview")
+    page.goto(f"http://127.0.0.1:{stub.port}/?token={TOKEN}#turn=3&tab=overview")
     page.wait_for_selector(READY)
     stub.wait_for_connections(1)
     expect(page.locator("#live-status")).to_have_text("live")
@@ -130,8 +130,8 @@ def test_live_turns_arrive_without_losing_selection_or_scroll(
         stub.push("turn", turns[index], event_id=index + 1)
 
     expect(page.locator("#turn-list [data-turn]")).to_have_count(7)
-    expect(page.locator('[data-turn="2"]')).to_have_attribute("aria-selected", "true")
-    assert page.evaluate("location.hash") == "#turn=2&tab=overview"
+    expect(page.locator('[data-turn="3"]')).to_have_attribute("aria-selected", "true")
+    assert page.evaluate("location.hash") == "#turn=3&tab=overview"
     assert panel.evaluate("el => el.scrollTop") == panel_scroll
     list_scroll = page.locator("#turn-list").evaluate("el => { el.scrollTop = 60; return el.scrollTop; }")
     assert list_scroll > 0
@@ -141,7 +141,7 @@ def test_live_turns_arrive_without_losing_selection_or_scroll(
     replaced["output"].append({"type": "text", "text": "A line added by the replacement."})
     stub.push("turn", replaced, event_id=8)
 
-    expect(page.locator('[data-turn="2"] .row-model')).to_have_text("claude-opus-4-1")
+    expect(page.locator('[data-turn="3"] .row-model')).to_have_text("claude-opus-4-1")
     expect(page.locator("#detail .chip-model")).to_have_text("claude-opus-4-1")
     expect(page.locator(".is-response")).to_contain_text("A line added by the replacement.")
     expect(page.locator("#turn-list [data-turn]")).to_have_count(7)
@@ -157,7 +157,7 @@ def test_live_turns_arrive_without_losing_selection_or_scroll(
     assert stub.requests[1]["last_event_id"] == "8"  # it asks only for what it missed
     stub.push("turn", turns[7], event_id=9)
     expect(page.locator("#turn-list [data-turn]")).to_have_count(8)
-    expect(page.locator('[data-turn="2"]')).to_have_attribute("aria-selected", "true")
+    expect(page.locator('[data-turn="3"]')).to_have_attribute("aria-selected", "true")
 
     stub.push("end", {"type": "end", "exit_code": 0})
     expect(page.locator("#live-status")).to_have_text("ended")
@@ -180,7 +180,7 @@ def test_a_live_page_that_starts_empty_selects_the_first_turn_that_arrives(
 
         server.push("turn", sample_turns()[0], event_id=1)
 
-        expect(page.locator('[data-turn="0"]')).to_have_attribute("aria-selected", "true")
+        expect(page.locator('[data-turn="1"]')).to_have_attribute("aria-selected", "true")
         expect(page.locator("#detail .detail-head h2")).to_have_text("Turn 1")
         context.close()
     finally:

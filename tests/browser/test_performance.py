@@ -23,8 +23,8 @@ from tests.browser.fixtures.turns import SESSION_INFO
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CLICK = """
-async (index) => {
-  const row = document.querySelector('#turn-list [data-turn="' + index + '"]');
+async (number) => {
+  const row = document.querySelector('#turn-list [data-turn="' + number + '"]');
   row.scrollIntoView({ block: "nearest" });
   const start = performance.now();
   row.click();
@@ -47,9 +47,9 @@ def best_ready_ms(browser: Browser, path: Path, loads: int = 3) -> tuple[float, 
         best = min(best, float(page.evaluate("Number(document.body.dataset.readyMs)")))
         count = page.locator("#turn-list [data-turn]").count()
         clicks = []
-        for index in (1, count // 2, count - 2, count - 1):
-            outcome = page.evaluate(CLICK, index)
-            assert outcome["title"] == f"Turn {index + 1}"
+        for number in (2, count // 2 + 1, count - 1, count):
+            outcome = page.evaluate(CLICK, number)
+            assert outcome["title"] == f"Turn {number}"
             clicks.append(outcome["ms"])
         context.close()
     return best, clicks

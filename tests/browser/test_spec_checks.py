@@ -438,7 +438,7 @@ def open_records(open_viewer: OpenViewer, records: list[Record]) -> Page:
 
 
 def select_turn(page: Page, index: int) -> None:
-    page.click(f'#turn-list [data-turn="{index}"]')
+    page.click(f'#turn-list [data-turn="{index + 1}"]')
     expect(page.locator("#detail .detail-head h2")).to_have_text(f"Turn {index + 1}")
 
 

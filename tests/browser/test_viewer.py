@@ -34,11 +34,11 @@ def test_sidebar_lists_every_turn_with_its_facts(open_viewer: OpenViewer) -> Non
 
     rows = page.locator("#turn-list [data-turn]")
     assert rows.count() == 9
-    first = page.locator('[data-turn="0"]').inner_text()
+    first = page.locator('[data-turn="1"]').inner_text()
     assert "#1" in first and "claude-sonnet-4-5" in first
     assert "14k tok" in first and "$0.056" in first and "4.21 s" in first and "TTFT 820 ms" in first
     assert "Read" in first  # the tool the model called
-    error_row = page.locator('[data-turn="8"]')
+    error_row = page.locator('[data-turn="9"]')
     expect(error_row).to_have_class("row is-error")
     expect(error_row.locator(".row-err")).to_be_visible()
     assert page.locator("#session-summary").inner_text().split() == [
@@ -57,26 +57,26 @@ def test_sidebar_lists_every_turn_with_its_facts(open_viewer: OpenViewer) -> Non
 def test_clicking_a_row_shows_that_turn_and_updates_the_link(open_viewer: OpenViewer) -> None:
     page = open_viewer(sample_turns())
 
-    page.click('[data-turn="4"]')
+    page.click('[data-turn="5"]')
 
     expect(page.locator("#detail .detail-head h2")).to_have_text("Turn 5")
-    expect(page.locator('[data-turn="4"]')).to_have_attribute("aria-selected", "true")
+    expect(page.locator('[data-turn="5"]')).to_have_attribute("aria-selected", "true")
     assert "kimi-k2-turbo-preview" in page.locator(".detail-head").inner_text()
-    assert page.evaluate("location.hash") == "#turn=4&tab=overview"
+    assert page.evaluate("location.hash") == "#turn=5&tab=overview"
 
 
-@pytest.mark.parametrize("index", range(9))
-def test_every_sample_turn_renders_in_every_tab(open_viewer: OpenViewer, index: int) -> None:
-    page = open_viewer(sample_turns(), f"#turn={index}")
+@pytest.mark.parametrize("number", range(1, 10))
+def test_every_sample_turn_renders_in_every_tab(open_viewer: OpenViewer, number: int) -> None:
+    page = open_viewer(sample_turns(), f"#turn={number}")
 
     for tab in TABS:
         page.click(f'#detail .tab[data-tab="{tab}"]')
         expect(page.locator(f'#detail .panel[data-tab="{tab}"]')).to_be_attached()
-        assert panel_text(page).strip(), f"tab {tab} of turn {index} is empty"
+        assert panel_text(page).strip(), f"tab {tab} of turn {number} is empty"
 
 
 def test_messages_show_thinking_tool_pairs_image_and_error(open_viewer: OpenViewer) -> None:
-    page = open_viewer(sample_turns(), "#turn=2")
+    page = open_viewer(sample_turns(), "#turn=3")
 
     thinking = page.locator(".thinking").first
     expect(thinking).not_to_have_attribute("open", "")
@@ -92,12 +92,12 @@ def test_messages_show_thinking_tool_pairs_image_and_error(open_viewer: OpenView
     assert image.get_attribute("src").startswith("data:image/png;base64,iVBORw0KGgo")
     assert page.evaluate("document.querySelector('figure.image img').naturalWidth") == 8
 
-    page.click('[data-turn="8"]')
+    page.click('[data-turn="9"]')
     expect(page.locator(".error-box")).to_contain_text("upstream returned 529: overloaded_error: Overloaded")
 
 
 def test_tool_call_jumps_to_its_result_and_back(open_viewer: OpenViewer) -> None:
-    page = open_viewer(sample_turns(), "#turn=2")
+    page = open_viewer(sample_turns(), "#turn=3")
 
     page.locator('.tool-call[data-tool-id="toolu_01ReadTestFile"] .jump').click()
     result = page.locator('.tool-result[data-result-for="toolu_01ReadTestFile"]')
@@ -111,7 +111,7 @@ def test_tool_call_jumps_to_its_result_and_back(open_viewer: OpenViewer) -> None
 
 
 def test_a_call_in_the_response_links_to_its_result_in_the_next_turn(open_viewer: OpenViewer) -> None:
-    page = open_viewer(sample_turns(), "#turn=0")
+    page = open_viewer(sample_turns(), "#turn=1")
 
     page.locator('.is-response .tool-call[data-tool-id="toolu_01ReadTestFile"] .jump').click()
 
@@ -122,7 +122,7 @@ def test_a_call_in_the_response_links_to_its_result_in_the_next_turn(open_viewer
 
 
 def test_diff_shows_added_messages_and_a_tool_schema_change(open_viewer: OpenViewer) -> None:
-    page = open_viewer(sample_turns(), "#turn=1&tab=diff")
+    page = open_viewer(sample_turns(), "#turn=2&tab=diff")
 
     summary = page.locator(".diff-summary").inner_text()
     assert "messages +2" in summary and "tools ~1" in summary and "system unchanged" in summary
@@ -138,15 +138,15 @@ def test_diff_shows_added_messages_and_a_tool_schema_change(open_viewer: OpenVie
 
 
 def test_diff_of_a_guessed_match_says_so_and_the_picker_changes_the_target(open_viewer: OpenViewer) -> None:
-    page = open_viewer(sample_turns(), "#turn=8&tab=diff")
+    page = open_viewer(sample_turns(), "#turn=9&tab=diff")
 
     expect(page.locator(".diff-head .chip")).to_have_text("matched by content (guess)")
-    assert page.locator("#diff-picker").input_value() == "2"
+    assert page.locator("#diff-picker").input_value() == "3"
 
-    page.select_option("#diff-picker", "0")
+    page.select_option("#diff-picker", "1")
 
     expect(page.locator(".diff-head .chip")).to_have_text("picked by hand")
-    assert page.evaluate("location.hash") == "#turn=8&tab=diff&vs=0"
+    assert page.evaluate("location.hash") == "#turn=9&tab=diff&vs=1"
     assert "messages +6" in page.locator(".diff-summary").inner_text()
 
 
@@ -157,7 +157,7 @@ def test_diff_marks_the_changed_words_of_an_edited_message(open_viewer: OpenView
     )
     after["system"] = [text("line one\nline two")]
 
-    page = open_viewer([before, after], "#turn=1&tab=diff")
+    page = open_viewer([before, after], "#turn=2&tab=diff")
 
     changed = page.locator(".changed-message")
     assert changed.locator(".ld-del .ld-text").inner_text() == "Please rename the function foo to bar."
@@ -176,12 +176,12 @@ def test_search_walks_matches_across_turns_forward_and_back(open_viewer: OpenVie
     page.keyboard.type("KeyError")
     page.keyboard.press("Enter")
 
-    # Turns 0, 1, 2 and 8 carry the prompt and the thinking with "KeyError"; 2 and 8 the pytest output too.
+    # Turns 1, 2, 3 and 9 carry the prompt and the thinking with "KeyError"; 3 and 9 the pytest output too.
     assert page.locator("#turn-list .row.hit").evaluate_all("rows => rows.map(r => r.dataset.turn)") == [
-        "0",
         "1",
         "2",
-        "8",
+        "3",
+        "9",
     ]
     heading, count = page.locator("#detail .detail-head h2"), page.locator("#search-count")
     expect(count).to_have_text("1/2 · turn 1 of 4")
@@ -213,18 +213,18 @@ def test_search_opens_folded_thinking_that_holds_the_match(open_viewer: OpenView
 
 
 def test_deep_link_opens_the_turn_and_tab_and_navigation_updates_it(open_viewer: OpenViewer) -> None:
-    page = open_viewer(sample_turns(), "#turn=3&tab=usage")
+    page = open_viewer(sample_turns(), "#turn=4&tab=usage")
 
     expect(page.locator("#detail .detail-head h2")).to_have_text("Turn 4")
     expect(page.locator('#detail .tab[data-tab="usage"]')).to_have_class("tab active")
     expect(page.locator(".usage-head")).to_contain_text("$0.041")
 
     page.click('#detail .tab[data-tab="events"]')
-    assert page.evaluate("location.hash") == "#turn=3&tab=events"
-    page.keyboard.press("j")
     assert page.evaluate("location.hash") == "#turn=4&tab=events"
+    page.keyboard.press("j")
+    assert page.evaluate("location.hash") == "#turn=5&tab=events"
 
-    page.evaluate("location.hash = '#turn=6&tab=raw'")
+    page.evaluate("location.hash = '#turn=7&tab=raw'")
     expect(page.locator("#detail .detail-head h2")).to_have_text("Turn 7")
     expect(page.locator('#detail .tab[data-tab="raw"]')).to_have_class("tab active")
 
@@ -270,7 +270,7 @@ def test_dark_mode_follows_the_system_and_the_toggle(open_viewer: OpenViewer) ->
 
 
 def test_language_follows_the_browser_and_the_toggle(open_viewer: OpenViewer) -> None:
-    page = open_viewer(sample_turns(), "#turn=1&tab=diff", locale="zh-CN")
+    page = open_viewer(sample_turns(), "#turn=2&tab=diff", locale="zh-CN")
 
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     expect(page.locator('#detail .tab[data-tab="diff"]')).to_have_text("差异")
@@ -290,22 +290,22 @@ def test_filters_and_orderings(open_viewer: OpenViewer) -> None:
     shown = "rows => rows.map(r => r.dataset.turn)"
 
     page.check("#filter-errors")
-    assert page.locator("#turn-list [data-turn]").evaluate_all(shown) == ["8"]
+    assert page.locator("#turn-list [data-turn]").evaluate_all(shown) == ["9"]
     page.uncheck("#filter-errors")
     page.select_option("#filter-tool", "Bash")
-    assert page.locator("#turn-list [data-turn]").evaluate_all(shown) == ["1"]
+    assert page.locator("#turn-list [data-turn]").evaluate_all(shown) == ["2"]
     page.select_option("#filter-tool", "")
     page.select_option("#filter-model", "gemini-2.5-pro")
-    assert page.locator("#turn-list [data-turn]").evaluate_all(shown) == ["5"]
+    assert page.locator("#turn-list [data-turn]").evaluate_all(shown) == ["6"]
     page.select_option("#filter-model", "")
     page.fill("#filter-text", "kimi")
-    assert page.locator("#turn-list [data-turn]").evaluate_all(shown) == ["4"]
+    assert page.locator("#turn-list [data-turn]").evaluate_all(shown) == ["5"]
     page.fill("#filter-text", "")
 
     page.select_option("#sort", "model")
     groups = page.locator(".group-row .group-label").all_inner_texts()
     assert groups[0] == "claude-sonnet-4-5"
-    assert page.locator("#turn-list [data-turn]").evaluate_all(shown)[:4] == ["0", "1", "2", "8"]
+    assert page.locator("#turn-list [data-turn]").evaluate_all(shown)[:4] == ["1", "2", "3", "9"]
     page.select_option("#sort", "prompt")
     assert (
         "The test in `tests/test_app.py` fails with a KeyError. Find the bug and fix it."
@@ -314,7 +314,7 @@ def test_filters_and_orderings(open_viewer: OpenViewer) -> None:
 
 
 def test_markdown_toggle_renders_or_shows_the_source(open_viewer: OpenViewer) -> None:
-    page = open_viewer(sample_turns(), "#turn=2")
+    page = open_viewer(sample_turns(), "#turn=3")
 
     answer = page.locator(".is-response .block-text")
     expect(answer.locator("h2")).to_have_text("The fix")
@@ -331,7 +331,7 @@ def test_markdown_toggle_renders_or_shows_the_source(open_viewer: OpenViewer) ->
 
 
 def test_copy_as_curl_puts_variables_where_secrets_were(open_viewer: OpenViewer) -> None:
-    page = open_viewer(sample_turns(), "#turn=0")
+    page = open_viewer(sample_turns(), "#turn=1")
     page.evaluate("navigator.clipboard.writeText = async (text) => { window.copied = text; }")
 
     page.click("#copy-curl")
@@ -348,17 +348,17 @@ def test_copy_as_curl_puts_variables_where_secrets_were(open_viewer: OpenViewer)
     assert lines[-1] == "JSON"
     assert lines[-2].startswith('{"model":"claude-sonnet-4-5","max_tokens":32000,')
 
-    page.click('[data-turn="5"]')  # Gemini: the key is a query parameter
+    page.click('[data-turn="6"]')  # Gemini: the key is a query parameter
     page.click("#copy-curl")
     assert "alt=sse&key=${GEMINI_API_KEY}" in page.evaluate("window.copied")
 
-    page.click('[data-turn="6"]')  # an imported transcript was never an HTTP request
+    page.click('[data-turn="7"]')  # an imported transcript was never an HTTP request
     expect(page.locator("#copy-curl")).to_be_disabled()
 
 
 def test_copy_json_copies_the_whole_turn(open_viewer: OpenViewer) -> None:
     turns = sample_turns()
-    page = open_viewer(turns, "#turn=3")
+    page = open_viewer(turns, "#turn=4")
     page.evaluate("navigator.clipboard.writeText = async (text) => { window.copied = text; }")
 
     page.click("#copy-json")
@@ -379,20 +379,20 @@ def test_a_long_conversation_shows_its_tail_and_unfolds_the_rest(open_viewer: Op
 def test_hostile_trace_content_stays_text(open_viewer: OpenViewer, page_problems: object) -> None:
     page = open_viewer(xss_turns())
 
-    for index in (0, 1):
-        page.click(f'[data-turn="{index}"]')
+    for number in (1, 2):
+        page.click(f'[data-turn="{number}"]')
         for tab in TABS:
             page.click(f'#detail .tab[data-tab="{tab}"]')
             injected = page.locator('img[src="x"], svg, [onerror], [onload], iframe, object').count()
             assert injected == 0, f"markup from the trace became elements in tab {tab}"
             assert page.evaluate("document.scripts.length") == 4  # config, strings, payload, the viewer
-    page.click('[data-turn="0"]')
+    page.click('[data-turn="1"]')
     page.click('#detail .tab[data-tab="overview"]')
     expect(page.locator(".tool-call .tool-name")).to_have_text(XSS_NAME)
     expect(page.locator(".msg").first).to_contain_text("[click](javascript:alert(3))")
     assert page.locator('a[href^="javascript"]').count() == 0
     expect(page.locator("#detail .chip-model")).to_have_text(XSS_NAME)
-    expect(page.locator('[data-turn="0"] .row-model')).to_have_text(XSS_NAME)
+    expect(page.locator('[data-turn="1"] .row-model')).to_have_text(XSS_NAME)
     assert page.locator("figure.image img").count() == 0  # a media type that is not an image type
 
     page.fill("#search", "onerror")
@@ -419,14 +419,14 @@ def test_the_page_makes_no_network_requests(open_viewer: OpenViewer) -> None:
 
 
 def test_narrow_screen_stacks_list_and_detail_without_sideways_scrolling(open_viewer: OpenViewer) -> None:
-    page = open_viewer(sample_turns(), "#turn=2", viewport={"width": 390, "height": 844})
+    page = open_viewer(sample_turns(), "#turn=3", viewport={"width": 390, "height": 844})
 
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     list_box = page.locator("#turn-list").bounding_box()
     detail_box = page.locator("#detail").bounding_box()
     assert list_box is not None and detail_box is not None
     assert detail_box["y"] >= list_box["y"] + list_box["height"] - 1
-    page.click('[data-turn="3"]')
+    page.click('[data-turn="4"]')
     expect(page.locator("#detail .detail-head h2")).to_have_text("Turn 4")
 
 
@@ -441,7 +441,7 @@ def test_a_session_of_unknown_models_is_shown_unpriced_never_as_zero(open_viewer
 
     summary = page.locator("#session-summary").inner_text()
     assert "price unknown" in summary and "$0" not in summary
-    page.locator('[data-turn="1"]').click()
+    page.locator('[data-turn="2"]').click()
     page.locator('#detail [data-tab="usage"]').click()
     assert "price unknown" in panel_text(page) and "$0" not in panel_text(page)
 
@@ -449,5 +449,5 @@ def test_a_session_of_unknown_models_is_shown_unpriced_never_as_zero(open_viewer
 def test_the_usage_tab_says_how_old_the_price_table_is(open_viewer: OpenViewer) -> None:
     from claude_tap.normalize.pricing import prices_as_of
 
-    page = open_viewer(sample_turns(), "#turn=0&tab=usage")
+    page = open_viewer(sample_turns(), "#turn=1&tab=usage")
     assert f"prices as of {prices_as_of()}" in panel_text(page)

@@ -7,7 +7,7 @@ This file comes last: by now every module-level value of the other files is init
 function wireControls() {
   byId("turn-list").addEventListener("click", (event) => {
     const row = event.target.closest("[data-turn]");
-    if (row) select(Number(row.dataset.turn));
+    if (row) select(turnIndexOf(Number(row.dataset.turn)));
   });
   const refilter = () => {
     renderSidebar();

@@ -45,10 +45,12 @@ function diffHeader(turn, otherIndex) {
       "  " +
       (rec.model || rec.api) +
       (index === turn.prev ? "  (" + t("diff.prevShort") + ")" : "");
-    picker.append(h("option", { value: String(index), text: label, selected: index === otherIndex }));
+    picker.append(
+      h("option", { value: String(turnNumber(index)), text: label, selected: index === otherIndex }),
+    );
   }
   picker.addEventListener("change", () =>
-    setDiffTarget(turn.index, picker.value === "" ? null : Number(picker.value)),
+    setDiffTarget(turn.index, picker.value === "" ? null : turnIndexOf(Number(picker.value))),
   );
   let how = "";
   if (otherIndex !== null && otherIndex === turn.prev)

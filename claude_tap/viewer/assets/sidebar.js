@@ -1,5 +1,6 @@
 /* sidebar.js: the session header and the turn list (one light row per turn), with its filters
-and orderings. Rows carry data-turn="<index>"; a click on one selects that turn (controls.js). */
+and orderings. Rows carry data-turn="<n>", the number the row shows as "#n" (util.js: turnNumber); a click on
+one selects that turn (controls.js). */
 
 /* -- header ----------------------------------------------------------------------------------- */
 
@@ -175,7 +176,7 @@ function turnRow(index) {
     "div",
     {
       class: classes.join(" "),
-      dataset: { turn: String(index) },
+      dataset: { turn: String(turnNumber(index)) },
       role: "option",
       "aria-selected": index === app.selected ? "true" : "false",
       title: facts.prompt || null,
@@ -208,5 +209,5 @@ function apiLabel(api) {
 function markSearchRows() {
   const hits = new Set(search.matches);
   for (const row of byId("turn-list").querySelectorAll(".row"))
-    row.classList.toggle("hit", hits.has(Number(row.dataset.turn)));
+    row.classList.toggle("hit", hits.has(turnIndexOf(Number(row.dataset.turn))));
 }

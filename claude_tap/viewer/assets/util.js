@@ -100,9 +100,20 @@ function fmtDateTime(iso) {
   return day + " " + date.toLocaleTimeString("en-GB", { hour12: false });
 }
 
+/* A turn has one number wherever people or links see it: "Turn 150", "#150" in the sidebar, data-turn,
+#turn=150, the Markdown report. It is the 0-based index the page keeps internally (store.recs, turn.index,
+turn.prev) plus one; convert only at those edges (issue 10: #turn=150 used to open "Turn 151"). */
+function turnNumber(index) {
+  return index + 1;
+}
+
+/* The index of the turn numbered `number`, or null for what is no turn number (0, NaN). */
+function turnIndexOf(number) {
+  return Number.isInteger(number) && number >= 1 ? number - 1 : null;
+}
+
 function turnLabel(index) {
-  // People count from 1 (as the Markdown export does); data-turn and #turn= keep the 0-based index.
-  return "#" + (index + 1);
+  return "#" + turnNumber(index);
 }
 
 function prettyJson(value) {

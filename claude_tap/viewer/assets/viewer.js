@@ -2,8 +2,8 @@
 updates, theme and language.
 
 Boot decodes the payload, builds the sidebar (sidebar.js) and shows one turn; only then is
-<body data-ready="true">. Deep links: #turn=<index>&tab=<tab>[&vs=<index>] (index is the turn's
-0-based position, as data-turn on its sidebar row; people see it counted from 1). */
+<body data-ready="true">. Deep links: #turn=<n>&tab=<tab>[&vs=<n>], n being the number the page shows
+("Turn n", data-turn on its sidebar row); internally a turn is its 0-based index (util.js: turnNumber). */
 
 const app = {
   selected: null,
@@ -95,7 +95,7 @@ function select(index, tab) {
     old.setAttribute("aria-selected", "false");
   }
   app.selected = index;
-  const row = list.querySelector('[data-turn="' + index + '"]');
+  const row = list.querySelector('[data-turn="' + turnNumber(index) + '"]');
   if (row) {
     row.classList.add("selected");
     row.setAttribute("aria-selected", "true");
@@ -202,7 +202,7 @@ function detailHead(turn) {
     h(
       "div",
       { class: "title-row" },
-      h("h2", { text: t("turn.title", { n: turn.index + 1 }) }),
+      h("h2", { text: t("turn.title", { n: turnNumber(turn.index) }) }),
       h("div", { class: "chips" }, chips),
       actions,
     ),
@@ -285,17 +285,19 @@ function afterNewTurns(touchesSelected) {
 
 /* -- deep links ------------------------------------------------------------------------------- */
 
+/* The route in the address, with turns as indexes: {turn, tab, vs}, null where absent or not a turn. */
 function readHash() {
   const params = new URLSearchParams(location.hash.replace(/^#/, ""));
-  const number = (name) => (/^\d+$/.test(params.get(name) || "") ? Number(params.get(name)) : null);
-  return { turn: number("turn"), tab: params.get("tab"), vs: number("vs") };
+  const index = (name) =>
+    /^\d+$/.test(params.get(name) || "") ? turnIndexOf(Number(params.get(name))) : null;
+  return { turn: index("turn"), tab: params.get("tab"), vs: index("vs") };
 }
 
 function writeHash() {
   if (app.selected === null) return;
-  let hash = "#turn=" + app.selected + "&tab=" + app.tab;
+  let hash = "#turn=" + turnNumber(app.selected) + "&tab=" + app.tab;
   const vs = app.diffTargets.get(app.selected);
-  if (app.tab === "diff" && vs !== undefined && vs !== null) hash += "&vs=" + vs;
+  if (app.tab === "diff" && vs !== undefined && vs !== null) hash += "&vs=" + turnNumber(vs);
   if (location.hash !== hash) history.replaceState(null, "", hash);
 }
 
