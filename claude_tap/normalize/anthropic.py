@@ -25,6 +25,7 @@ from claude_tap.normalize.blocks import (
     tool_use_block,
 )
 from claude_tap.normalize.content import Content, empty_content, params_without
+from claude_tap.normalize.memo import IdentityMemo
 from claude_tap.normalize.model import Block, JsonValue, Message, Tool
 from claude_tap.normalize.usage import anthropic_usage
 
@@ -37,9 +38,9 @@ def normalize(request: JsonValue, response: JsonValue, path: str) -> Content:
     body = as_dict(request)
     reply = as_dict(response)
     content = empty_content("anthropic_messages", as_str(body.get("model")) or as_str(reply.get("model")))
-    content["system"] = blocks_of(body.get("system"))
-    content["messages"] = [message_of(raw) for raw in as_list(body.get("messages"))]
-    content["tools"] = [tool_of(raw) for raw in as_list(body.get("tools"))]
+    content["system"] = _system_of(body.get("system"))
+    content["messages"] = [_message_memo(raw) for raw in as_list(body.get("messages"))]
+    content["tools"] = _tools_of(body.get("tools"))
     content["params"] = params_without(body, _MODELLED_FIELDS)
     content["output"] = blocks_of(reply.get("content")) if reply.get("type") != "error" else []
     content["stop_reason"] = as_str(reply.get("stop_reason"))
@@ -48,6 +49,7 @@ def normalize(request: JsonValue, response: JsonValue, path: str) -> Content:
 
 
 def message_of(raw: JsonValue) -> Message:
+    """One message (role and content blocks)."""
     message = as_dict(raw)
     return {"role": as_str(message.get("role")) or "unknown", "content": blocks_of(message.get("content"))}
 
@@ -125,3 +127,9 @@ def tool_of(raw: JsonValue) -> Tool:
     # A server tool (web_search_20250305, bash_20250124, ...): the API defines its input.
     config = {key: value for key, value in tool.items() if key not in _TOOL_CONFIG_FIELDS}
     return builtin_tool(name, f"server tool {kind}", config)
+
+
+# Requests repeat their history: each distinct message, system prompt and tool list is normalized once.
+_message_memo = IdentityMemo(message_of)
+_system_of = IdentityMemo(blocks_of)
+_tools_of = IdentityMemo(lambda raw: [tool_of(item) for item in as_list(raw)])

@@ -26,6 +26,7 @@ from claude_tap.normalize.blocks import (
     tool_use_block,
 )
 from claude_tap.normalize.content import Content, empty_content, params_without
+from claude_tap.normalize.memo import IdentityMemo
 from claude_tap.normalize.model import Block, JsonValue, Message, Tool
 from claude_tap.normalize.usage import chat_completions_usage
 
@@ -42,8 +43,8 @@ def normalize(request: JsonValue, response: JsonValue, path: str) -> Content:
     while leading < len(messages) and messages[leading].get("role") in _SYSTEM_ROLES:
         content["system"].extend(parts_of(messages[leading].get("content")))
         leading += 1
-    content["messages"] = [message_of(raw) for raw in messages[leading:]]
-    content["tools"] = [tool_of(raw) for raw in as_list(body.get("tools"))]
+    content["messages"] = [_message_memo(raw) for raw in messages[leading:]]
+    content["tools"] = [*_tools_of(body.get("tools"))]
     content["tools"] += [_function_tool(raw) for raw in as_list(body.get("functions"))]
     content["params"] = params_without(body, _MODELLED_FIELDS)
     choices = [as_dict(choice) for choice in as_list(reply.get("choices"))]
@@ -128,3 +129,8 @@ def tool_of(raw: JsonValue) -> Tool:
 def _function_tool(raw: JsonValue) -> Tool:
     function = as_dict(raw)
     return declared_tool(function, function.get("parameters"))
+
+
+# Requests repeat their history: each distinct message and tool list is normalized once.
+_message_memo = IdentityMemo(lambda raw: message_of(as_dict(raw)))
+_tools_of = IdentityMemo(lambda raw: [tool_of(item) for item in as_list(raw)])

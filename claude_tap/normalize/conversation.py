@@ -13,8 +13,9 @@ Turns arrive in session order; `ConversationLinker.link` sets `conversation`, `p
    matches, any turn of the same API whose first two or more messages match (a system prompt that
    changed mid-conversation). prev_is_guess is True.
 
-Cost: each message is hashed once per turn and each prefix is one dict lookup, so linking is
-O(total messages); no turn is compared with another.
+Cost: each distinct message is hashed once (a message repeated from the previous turn is the same
+object, normalize/memo.py), each prefix costs one hash of two digests and one dict lookup, so linking
+is O(total messages) in small steps; no turn is compared with another.
 
 Raw turns are never linked. A conversation is named by the id of its first turn.
 This module knows turns, not records or APIs.
@@ -26,6 +27,7 @@ import hashlib
 
 from claude_tap.normalize.blocks import as_dict, as_str
 from claude_tap.normalize.cursor import conversation_key
+from claude_tap.normalize.memo import IdentityMemo
 from claude_tap.normalize.model import Api, JsonValue, Message, Turn
 
 _MIN_MESSAGES_ACROSS_SYSTEMS = 2  # one shared opening message is a coincidence, two are a conversation
@@ -48,12 +50,15 @@ def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
+_value_digest = IdentityMemo(lambda value: _digest(_serialized(value)))
+
+
 def _prefix_digests(messages: list[Message]) -> list[bytes]:
     """digests[k] identifies messages[:k + 1]; one chained hash per message."""
     digests: list[bytes] = []
     previous = b""
     for message in messages:
-        previous = _digest(previous + _serialized(message))
+        previous = _digest(previous + _value_digest(message))
         digests.append(previous)
     return digests
 
@@ -77,7 +82,7 @@ class ConversationLinker:
             return
         prev, is_guess = self._explicit_prev(turn), False
         digests = _prefix_digests(turn["messages"])
-        system = _digest(_serialized(turn["system"]))
+        system = _value_digest(turn["system"])
         if prev is None:
             prev, is_guess = self._guessed_prev(turn["api"], system, digests), True
         self._set(turn, prev, is_guess and prev is not None)

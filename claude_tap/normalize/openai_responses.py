@@ -38,6 +38,7 @@ from claude_tap.normalize.blocks import (
     tool_use_block,
 )
 from claude_tap.normalize.content import Content, empty_content, params_without
+from claude_tap.normalize.memo import IdentityMemo
 from claude_tap.normalize.model import Block, JsonValue, Message, RawEvent, Tool
 from claude_tap.normalize.usage import openai_responses_usage
 
@@ -63,7 +64,7 @@ def normalize(request: JsonValue, response: JsonValue, path: str) -> Content:
     while messages and messages[0]["role"] in _SYSTEM_ROLES:
         content["system"].extend(messages.pop(0)["content"])
     content["messages"] = messages
-    content["tools"] = [tool_of(raw) for raw in as_list(body.get("tools"))]
+    content["tools"] = _tools_of(body.get("tools"))
     content["params"] = params_without(body, _MODELLED_FIELDS)
     content["output"] = [block for item in as_list(reply.get("output")) for block in item_of(item)[1]]
     incomplete = as_str(as_dict(reply.get("incomplete_details")).get("reason"))
@@ -77,12 +78,12 @@ def input_messages(raw: JsonValue) -> list[Message]:
         return [{"role": "user", "content": [text_block(raw)]}]
     messages: list[Message] = []
     for item in as_list(raw):
-        role, blocks = item_of(item)
+        role, blocks = _item_memo(item)
         previous = messages[-1] if messages else None
         if previous and previous["role"] == role and role in _MERGED_ROLES:
             previous["content"].extend(blocks)
         else:
-            messages.append({"role": role, "content": blocks})
+            messages.append({"role": role, "content": list(blocks)})  # a copy: the memo's stays as it is
     return messages
 
 
@@ -260,3 +261,8 @@ def _create_fields(payload: dict[str, JsonValue]) -> dict[str, JsonValue]:
     if nested and "input" not in payload and "model" not in payload:
         return nested
     return payload
+
+
+# Requests repeat their history: each distinct input item and tool list is normalized once.
+_item_memo = IdentityMemo(item_of)
+_tools_of = IdentityMemo(lambda raw: [tool_of(item) for item in as_list(raw)])

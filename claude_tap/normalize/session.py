@@ -1,7 +1,10 @@
 """A whole trace into SessionInfo and turns: in one go, or record by record for the live viewer.
 
 `normalize_records` reads every record, orders the turns by when they started (records are written
-when an exchange *completes*, so the file order is completion order), and numbers them.
+when an exchange *completes*, so the file order is completion order), and numbers them;
+`SessionCollector` does the same record by record, for a writer that builds the viewer as it records.
+A request body stored as a delta (`body_ref`, capture/body_delta.py) is made whole first, sharing the
+objects of the record it continues, so repeated history is normalized once (normalize/memo.py).
 `SessionNormalizer.add` takes records as they are written (the live server) and returns the turns each
 one produced; since it cannot reorder turns it has already handed out, live indices follow completion
 order. A turn's `id` is the same either way: use it, not the index, to keep a selection across reloads.
@@ -16,6 +19,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Literal
 
+from claude_tap.capture.body_delta import BodyResolver
 from claude_tap.normalize.blocks import as_dict, as_str
 from claude_tap.normalize.conversation import ConversationLinker
 from claude_tap.normalize.model import JsonValue, SessionInfo, Turn, Usage
@@ -40,6 +44,7 @@ class SessionNormalizer:
         self.end: dict[str, JsonValue] | None = None  # the `end` record, once seen
         self.turns: list[Turn] = []
         self._linker = ConversationLinker()
+        self._bodies = BodyResolver()
         self._records_seen = 0
 
     def add(self, record: JsonValue, position: int | None = None) -> list[Turn]:
@@ -55,6 +60,7 @@ class SessionNormalizer:
         if position is None:
             position = self._records_seen
         self._records_seen += 1
+        record = self._bodies.resolve(record)
         kind = as_dict(record).get("type")
         if kind == "session":
             self._read_session(as_dict(record))
@@ -117,18 +123,39 @@ def _is_failed(turn: Turn) -> bool:
     return turn["error"] is not None or (turn["status"] or 0) >= 400 or not turn["complete"]
 
 
+class SessionCollector:
+    """Records in, one at a time; the session's turns in order of start out, once, from `finish`.
+
+    The costly part (resolving and normalizing each record) happens in `add`, as records arrive;
+    `finish` only sorts and links."""
+
+    def __init__(self) -> None:
+        self._normalizer = SessionNormalizer()
+        self._pending: list[tuple[datetime, int, int, Turn, JsonValue]] = []
+        self._position = 0
+
+    def add(self, record: JsonValue) -> None:
+        position = self._position
+        self._position += 1
+        for k, turn in enumerate(self._normalizer._turns_of(record, position)):
+            self._pending.append((_parse_time(turn["timing"]["started_at"]), position, k, turn, record))
+
+    def finish(self) -> tuple[SessionInfo, list[Turn]]:
+        """The session and its turns; call once, after the last `add`."""
+        self._pending.sort(key=lambda item: item[:3])
+        for _, _, _, turn, record in self._pending:
+            self._normalizer._place(turn, record)
+        self._pending = []
+        return self._normalizer.info, self._normalizer.turns
+
+
 def normalize_records(records: Iterable[JsonValue]) -> tuple[SessionInfo, list[Turn]]:
     """Every record of a trace; turns in order of start (a WebSocket's responses each at their own
     start). Ties, and turns without a readable start time (which go last), keep their file order."""
-    normalizer = SessionNormalizer()
-    pending: list[tuple[datetime, int, int, Turn, JsonValue]] = []
-    for position, record in enumerate(records):
-        for k, turn in enumerate(normalizer._turns_of(record, position)):
-            pending.append((_parse_time(turn["timing"]["started_at"]), position, k, turn, record))
-    pending.sort(key=lambda item: item[:3])
-    for _, _, _, turn, record in pending:
-        normalizer._place(turn, record)
-    return normalizer.info, normalizer.turns
+    collector = SessionCollector()
+    for record in records:
+        collector.add(record)
+    return collector.finish()
 
 
 _NEVER = datetime.max.replace(tzinfo=UTC)

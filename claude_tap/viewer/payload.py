@@ -56,13 +56,24 @@ _STRING_TABLES = ("messages", "systems", "toolsets", "values")
 
 
 class _Table:
-    """Values stored once each, found again by the hash of their JSON text."""
+    """Values stored once each, found again by the hash of their JSON text (or, for the very object
+    seen before, such as a tool list repeated turn after turn, by its identity: no serializing)."""
 
     def __init__(self) -> None:
         self.items: list[JsonValue] = []
         self._positions: dict[bytes, int] = {}
+        self._by_identity: dict[int, tuple[JsonValue, int]] = {}
 
     def ref(self, value: JsonValue) -> int:
+        seen = self._by_identity.get(id(value))
+        if seen is not None and seen[0] is value:
+            return seen[1]
+        position = self._ref_by_content(value)
+        if isinstance(value, dict | list):  # kept alive beside its position, so its id stays its own
+            self._by_identity[id(value)] = (value, position)
+        return position
+
+    def _ref_by_content(self, value: JsonValue) -> int:
         text = _dumps(value, ensure_ascii=False)
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         position = self._positions.get(key)
