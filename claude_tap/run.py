@@ -42,7 +42,7 @@ from claude_tap.proxy.reverse import ProxyConfig, ReverseProxy
 from claude_tap.proxy.upstream import Target
 from claude_tap.report import host_warning, print_banner, print_summary
 from claude_tap.store.paths import HTML_FILE, LOG_FILE, TRACE_FILE, SessionDirError, new_session_dir
-from claude_tap.store.writer import TraceWriter, WriterStats
+from claude_tap.store.recorder import RecorderProcess, RecorderResult
 
 if TYPE_CHECKING:
     from claude_tap.cli import Environment
@@ -162,11 +162,15 @@ async def run_session(plan: Plan, options: TapOptions, environment: Environment)
             log.warning("%s", note)
         if not is_loopback(options.host):
             environment.say(host_warning(options.host))
-        exit_code, stats = await record(plan, options, environment, session_dir, started, redactor)
+        exit_code, recorded = await record(plan, options, environment, session_dir, started, redactor)
         with ctrl_c_finishes_the_trace(environment):
-            # In a thread, so the loop stays free to answer a Ctrl+C while a long session renders.
-            html_path = await asyncio.to_thread(write_viewer, session_dir, environment)
-            print_summary(environment, session_dir, html_path, stats)
+            html_path = recorded.html_path
+            if html_path is None:  # the recorder could not write it: try again from the trace file
+                if recorded.html_error:
+                    log.warning("the recorder did not write the viewer: %s", recorded.html_error)
+                # In a thread, so the loop stays free to answer a Ctrl+C while a long session renders.
+                html_path = await asyncio.to_thread(write_viewer, session_dir, environment)
+            print_summary(environment, session_dir, html_path, recorded.stats)
     return RunResult(exit_code, session_dir, html_path)
 
 
@@ -189,14 +193,20 @@ async def record(
     session_dir: Path,
     started: datetime,
     redactor: Redactor,
-) -> tuple[int, WriterStats]:
-    """Proxy, trace and child, from start to the last record. Returns (exit code, writer stats)."""
+) -> tuple[int, RecorderResult]:
+    """Proxy, trace and child, from start to the last record. Returns (exit code, what the recorder
+    wrote: its counts and, normally, trace.html)."""
     live = _live_server() if options.live else None
     session = session_record(plan, session_dir, started, redactor)
-    writer = TraceWriter(
-        session_dir / TRACE_FILE, dict(session), redactor, on_record=live.publish_record if live else None
+    # Recording runs in a process of its own (store/recorder.py): it never holds this loop's GIL.
+    recorder = RecorderProcess(
+        session_dir / TRACE_FILE,
+        dict(session),
+        redactor,
+        html_path=session_dir / HTML_FILE,
+        on_record=live.publish_record if live else None,
     )
-    handoff = DeferredSink(writer)  # keeps the writer's work off the agent's next request
+    handoff = DeferredSink(recorder)  # keeps even the hand-off's pickling off the agent's next request
     proxy = ReverseProxy(
         ProxyConfig(
             target=plan.target,
@@ -233,10 +243,10 @@ async def record(
         with ctrl_c_finishes_the_trace(environment):
             await proxy.stop()
             handoff.flush()
-            stats = await asyncio.to_thread(writer.close, exit_code)  # None in the end record: cut short
+            recorded = await asyncio.to_thread(recorder.close, exit_code)  # None in the end record: cut short
             if live is not None:
                 await live.stop()
-    return exit_code, stats
+    return exit_code, recorded
 
 
 def session_record(plan: Plan, session_dir: Path, started: datetime, redactor: Redactor) -> SessionRecord:

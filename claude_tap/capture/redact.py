@@ -269,6 +269,11 @@ class Redactor:
     def remembered(self) -> int:
         return len(self._scrub_pairs)
 
+    def remembered_pairs(self) -> list[tuple[str, str]]:
+        """Every remembered form of a secret with its replacement, for another Redactor to
+        `remember(form, replacement)` (the recorder process and the proxy share what they learn)."""
+        return list(self._scrub_pairs)
+
     def scrub(self, text: str) -> str:
         """Replace every remembered secret in `text`.
 

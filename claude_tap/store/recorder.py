@@ -1,0 +1,278 @@
+"""Recording in a process of its own, so it never holds the proxy's GIL.
+
+Building a record (content decoding, SSE parsing, reassembly, redaction, JSON, zstd) and the viewer
+model is Python work; in a thread it competes with the event loop that relays the agent's bytes. The
+proxy process therefore only hands each finished exchange to `RecorderProcess.submit` (a non-blocking
+put); a sender thread pickles it onto a pipe, and a child process (store/recorder_main.py) runs the
+`TraceWriter` and builds the viewer model record by record, so that at the end it writes trace.html
+from a model it already has.
+
+    parent                                          child (python -m claude_tap.store.recorder_main)
+    submit(exchange) -> queue -> sender thread  ==pipe==>  TraceWriter -> trace.jsonl.zst
+                                                           SessionCollector -> trace.html at close
+    on_record(record) <- reader thread          <==pipe==  each stored record (live viewer only),
+                                                           secrets learned, log lines, the final stats
+
+Frames are an 8-byte length and a pickle, both ways (the child is our own program, run from the same
+interpreter). Never blocks the caller: when the queue holds `max_queued_bytes` (or `max_queued`
+exchanges), an exchange is dropped and counted. If the child dies, forwarding goes on: later
+exchanges are counted as dropped, and `close` says what happened.
+
+The child runs in its own session: a Ctrl+C at the terminal is for the agent and the tap, and a
+recorder that outlives a killed tap still closes the trace and writes the viewer (EOF on its input).
+
+This module knows nothing about sockets, API formats or the viewer's markup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from claude_tap.capture.exchange import Exchange
+from claude_tap.capture.redact import Redactor
+from claude_tap.store.writer import PRIVATE_FILE_MODE, Record, WriterStats, wire_bytes
+
+logger = logging.getLogger("claude_tap")
+
+# A long session's requests pass 1 MB each: bound the queue by bytes, not only by count.
+MAX_QUEUED_BYTES = 256 << 20
+MAX_QUEUED = 1024
+# How long `close` waits for the child to finish the trace and write the viewer.
+CLOSE_TIMEOUT_S = 300.0
+_LENGTH_BYTES = 8
+
+
+def write_frame(stream: IO[bytes], message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(data).to_bytes(_LENGTH_BYTES, "big"))
+    stream.write(data)
+    stream.flush()
+
+
+def read_frame(stream: IO[bytes]) -> Any:
+    """The next message, or None at the end of the stream (a cut frame counts as the end)."""
+    head = stream.read(_LENGTH_BYTES)
+    if len(head) < _LENGTH_BYTES:
+        return None
+    size = int.from_bytes(head, "big")
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return pickle.loads(data)
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderResult:
+    """What `close` learned: the writer's counts and whether trace.html was written."""
+
+    stats: WriterStats
+    html_path: Path | None
+    html_error: str | None  # why the viewer was not written (None when it was, or was not asked for)
+
+
+class RecorderProcess:
+    """The parent's side: an `ExchangeSink` (`submit`) plus `submit_record` and `close`."""
+
+    def __init__(
+        self,
+        trace_path: Path,
+        session: Record,
+        redactor: Redactor,
+        *,
+        html_path: Path | None = None,
+        on_record: Callable[[Record], None] | None = None,
+        max_queued_bytes: int = MAX_QUEUED_BYTES,
+        max_queued: int = MAX_QUEUED,
+    ) -> None:
+        self.path = trace_path
+        self._redactor = redactor
+        self._on_record = on_record
+        self._max_queued_bytes = max_queued_bytes
+        self._queue: queue.Queue[tuple[str, Any, int] | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._queued = 0
+        self._queued_bytes = 0
+        self._dropped = 0
+        self._max_queued = max_queued
+        self._is_closed = False
+        self._is_dead = False
+        self._result: RecorderResult | None = None
+        self._final: dict[str, Any] | None = None
+        self._finished = threading.Event()
+        # The file exists from the start (the banner names it), private; the child writes into it.
+        with contextlib.suppress(OSError):
+            os.close(os.open(trace_path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "claude_tap.store.recorder_main"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._to_child: IO[bytes] = self._process.stdin
+        self._from_child: IO[bytes] = self._process.stdout
+        init = {
+            "trace": str(trace_path),
+            "html": str(html_path) if html_path is not None else None,
+            "session": session,
+            "secrets": redactor.remembered_pairs(),
+            "live": on_record is not None,
+        }
+        self._sender = threading.Thread(
+            target=self._send_all, args=(init,), name="recorder-sender", daemon=True
+        )
+        self._reader = threading.Thread(target=self._read_all, name="recorder-reader", daemon=True)
+        self._sender.start()
+        self._reader.start()
+
+    # -- called from the event loop (never blocks) ---------------------------------------------
+
+    def submit(self, exchange: Exchange) -> bool:
+        return self._put("exchange", exchange, wire_bytes(exchange))
+
+    def submit_record(self, record: Record, block: bool = True) -> bool:
+        """A ready record (an imported transcript entry). Queued like an exchange; `block` is kept
+        for the TraceWriter's signature: the queue here never waits."""
+        return self._put("record", record, 0)
+
+    def _put(self, kind: str, payload: Any, size: int) -> bool:
+        with self._lock:
+            is_full = self._queued >= self._max_queued or self._queued_bytes + size > self._max_queued_bytes
+            if self._is_closed or self._is_dead or (is_full and self._queued):
+                self._dropped += 1
+                return False
+            self._queued += 1
+            self._queued_bytes += size
+        self._queue.put((kind, payload, size))
+        return True
+
+    @property
+    def stats(self) -> WriterStats:
+        if self._result is not None:
+            return self._result.stats
+        return WriterStats(written=0, dropped=self._dropped, failed=0)
+
+    # -- the end -------------------------------------------------------------------------------
+
+    def close(self, exit_code: int | None = None) -> RecorderResult:
+        """Send what is queued, let the child finish the trace and the viewer, and report. Idempotent."""
+        with self._lock:
+            already_closed, self._is_closed = self._is_closed, True
+        if not already_closed:
+            self._queue.put(("close", exit_code, 0))
+            self._queue.put(None)
+        if self._result is not None:
+            return self._result
+        self._sender.join()
+        is_finished = self._finished.wait(CLOSE_TIMEOUT_S)
+        if not is_finished:
+            logger.error("the recorder did not finish in %.0f s; stopping it", CLOSE_TIMEOUT_S)
+        self._stop_process()
+        self._result = self._result_from(self._final)
+        return self._result
+
+    def _result_from(self, final: dict[str, Any] | None) -> RecorderResult:
+        if final is None:
+            code = self._process.returncode
+            message = (
+                f"the recorder process ended unexpectedly (exit code {code}); the trace keeps what it wrote"
+            )
+            stats = WriterStats(written=0, dropped=self._dropped, failed=1, errors=[message])
+            return RecorderResult(stats, None, message)
+        child: WriterStats = final["stats"]
+        stats = WriterStats(
+            written=child.written,
+            dropped=child.dropped,
+            failed=child.failed,
+            errors=child.errors,
+            on_record_errors=child.on_record_errors,
+        )
+        html = final.get("html")
+        return RecorderResult(stats, Path(html) if html else None, final.get("html_error"))
+
+    def _stop_process(self) -> None:
+        with contextlib.suppress(OSError):
+            self._to_child.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._reader.join(timeout=5)
+        with contextlib.suppress(OSError):
+            self._from_child.close()
+
+    # -- the threads ---------------------------------------------------------------------------
+
+    def _send_all(self, init: dict[str, Any]) -> None:
+        try:
+            write_frame(self._to_child, ("init", init))
+        except OSError as error:
+            self._die(f"cannot start the recorder: {error}")
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            kind, payload, size = item
+            del item
+            if kind == "close":
+                with self._lock:
+                    payload = (payload, self._dropped)  # the end record counts the parent's drops too
+            if not self._is_dead:
+                try:
+                    write_frame(self._to_child, (kind, payload))
+                except OSError as error:  # the child is gone: keep draining, count the rest
+                    self._die(f"the recorder stopped reading: {error}")
+                    if kind != "close":
+                        self._count_dropped(1)
+            elif kind != "close":
+                self._count_dropped(1)
+            payload = None
+            with self._lock:
+                self._queued -= 1
+                self._queued_bytes -= size
+
+    def _read_all(self) -> None:
+        try:
+            while (message := read_frame(self._from_child)) is not None:
+                self._handle(message)
+        except Exception:  # a broken frame ends the conversation, never the tap
+            logger.exception("reading from the recorder failed")
+        finally:
+            self._is_dead = True
+            self._finished.set()
+
+    def _handle(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "record" and self._on_record is not None:
+            try:
+                self._on_record(message[1])
+            except Exception:  # the live viewer is a guest
+                logger.exception("live viewer callback failed")
+        elif kind == "secret":
+            self._redactor.remember(message[1])  # so proxy.log is scrubbed of it too
+        elif kind == "log":
+            logger.log(message[1], "recorder: %s", message[2])
+        elif kind == "closed":
+            self._final = message[1]
+
+    def _die(self, reason: str) -> None:
+        if not self._is_dead:
+            logger.error("%s", reason)
+        self._is_dead = True
+
+    def _count_dropped(self, n: int) -> None:
+        with self._lock:
+            self._dropped += n

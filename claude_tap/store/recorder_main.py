@@ -1,0 +1,134 @@
+"""The recorder process: `python -m claude_tap.store.recorder_main`, started by store/recorder.py.
+
+Reads frames from stdin (see recorder.py): `init` (paths, the session record, the secrets known so
+far, whether a live viewer listens), then `exchange` and `record` items, then `close`. Feeds them to a
+`TraceWriter` and, as each record is written, to a `SessionCollector`, so the viewer model grows with
+the trace; at `close` (or at the end of its input, when the tap died) it closes the trace and writes
+trace.html from that model. Frames back on stdout: each stored record when a live viewer listens,
+secrets the redactor learned (the proxy scrubs its log with them), log lines, and the final stats.
+
+It ignores SIGINT: the terminal's Ctrl+C is for the agent and the tap, and this process must finish
+the trace whatever happens to them.
+
+This module knows nothing about sockets or API formats.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import IO, Any
+
+from claude_tap.capture.redact import Redactor
+from claude_tap.store.recorder import read_frame, write_frame
+from claude_tap.store.writer import Record, TraceWriter
+
+
+class _Channel:
+    """Frames to the parent, from the writer thread and the main thread alike."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+        self.is_open = True
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        if not self.is_open:
+            return
+        with self._lock:
+            try:
+                write_frame(self._stream, message)
+            except OSError:  # the parent is gone; the trace goes on regardless
+                self.is_open = False
+
+
+class _ForwardLogs(logging.Handler):
+    def __init__(self, channel: _Channel, redactor: Redactor) -> None:
+        super().__init__(logging.INFO)
+        self._channel = channel
+        self._redactor = redactor
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._channel.send(("log", record.levelno, self._redactor.scrub(record.getMessage())))
+
+
+class _Recorder:
+    def __init__(self, init: dict[str, Any], channel: _Channel) -> None:
+        from claude_tap.normalize.session import SessionCollector
+
+        self._channel = channel
+        self._is_live = bool(init["live"])
+        self._html_path = Path(init["html"]) if init["html"] else None
+        self.redactor = Redactor()
+        for form, replacement in init["secrets"]:
+            self.redactor.remember(form, replacement)
+        self._shared = {form for form, _ in self.redactor.remembered_pairs()}
+        self._collector = SessionCollector() if self._html_path is not None else None
+        self.writer = TraceWriter(
+            Path(init["trace"]), init["session"], self.redactor, on_record=self._on_record
+        )
+
+    def _on_record(self, record: Record) -> None:
+        # In the writer thread, once the record is on disk.
+        if self._collector is not None:
+            self._collector.add(record)
+        if self._is_live:
+            self._channel.send(("record", record))
+        if self.redactor.remembered > len(self._shared):
+            new = [pair for pair in self.redactor.remembered_pairs() if pair[0] not in self._shared]
+            for form, _ in new:
+                self._shared.add(form)
+                self._channel.send(("secret", form))
+
+    def finish(self, exit_code: int | None, parent_dropped: int) -> dict[str, Any]:
+        self.writer.count_dropped(parent_dropped)
+        stats = self.writer.close(exit_code)
+        html, html_error = self._write_viewer()
+        return {"stats": stats, "html": html, "html_error": html_error}
+
+    def _write_viewer(self) -> tuple[str | None, str | None]:
+        if self._collector is None or self._html_path is None:
+            return None, None
+        try:
+            from claude_tap.viewer.html import write_html
+
+            info, turns = self._collector.finish()
+            write_html(self._html_path, info, turns)
+        except Exception as error:  # reported by the tap, which may try again from the trace file
+            return None, self.redactor.scrub(f"{type(error).__name__}: {error}")
+        return str(self._html_path), None
+
+
+def main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    channel = _Channel(stdout)
+    first = read_frame(stdin)
+    if not isinstance(first, tuple) or first[0] != "init":
+        return 2
+    recorder = _Recorder(first[1], channel)
+    logging.getLogger("claude_tap").addHandler(_ForwardLogs(channel, recorder.redactor))
+    exit_code: int | None = None
+    parent_dropped = 0
+    try:
+        while (message := read_frame(stdin)) is not None:
+            kind = message[0]
+            if kind == "exchange":
+                recorder.writer.submit(message[1], block=True)
+            elif kind == "record":
+                recorder.writer.submit_record(message[1])
+            elif kind == "close":
+                exit_code, parent_dropped = message[1]
+                break
+            del message  # the exchange's bytes are the writer's now
+    except Exception:  # a broken frame: close what was written, say why
+        channel.send(("log", logging.ERROR, recorder.redactor.scrub(traceback.format_exc())))
+    channel.send(("closed", recorder.finish(exit_code, parent_dropped)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.stdin.buffer, sys.stdout.buffer))

@@ -1,0 +1,143 @@
+"""store/recorder: the trace written by a process of its own, fed over a pipe, never blocking the feeder.
+
+These start the real recorder child (`python -m claude_tap.store.recorder_main`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+from claude_tap.capture.exchange import Exchange, Finished, RequestChunk, RequestEnded, RequestStarted
+from claude_tap.capture.redact import Redactor
+from claude_tap.normalize.session import normalize_records
+from claude_tap.store.reader import read_records
+from claude_tap.store.recorder import RecorderProcess
+from tests.factories import START_AT, exchange, json_post_exchange, session_record
+
+
+def conversation_exchange(seq: int, turns: int) -> Exchange:
+    messages = [{"role": "user", "content": f"message {n} " * 200} for n in range(turns)]
+    built = json_post_exchange(
+        {"model": "claude-x", "messages": messages}, {"type": "message", "content": []}
+    )
+    built.seq = seq
+    return built
+
+
+def start(tmp_path: Path, **kwargs: Any) -> RecorderProcess:
+    return RecorderProcess(
+        tmp_path / "trace.jsonl.zst",
+        session_record(),
+        Redactor(),
+        html_path=tmp_path / "trace.html",
+        **kwargs,
+    )
+
+
+def test_exchanges_become_records_deltas_and_a_viewer(tmp_path: Path) -> None:
+    recorder = start(tmp_path)
+    for seq in range(1, 6):
+        assert recorder.submit(conversation_exchange(seq, turns=seq))
+    result = recorder.close(exit_code=3)
+
+    assert result.stats.written == 5 and result.stats.failed == 0 and result.stats.dropped == 0
+    assert result.html_path == tmp_path / "trace.html" and result.html_path.stat().st_size > 0
+    records = list(read_records(tmp_path / "trace.jsonl.zst"))
+    assert [r["type"] for r in records] == ["session"] + ["exchange"] * 5 + ["end"]
+    assert records[-1]["exit_code"] == 3
+    last = records[5]["request"]
+    assert last["body_ref"]["base"] == "ex-000004"
+    assert len(last["body"]["messages"]) == 1  # only the new message is stored
+    _, turns = normalize_records(records)
+    assert [len(turn["messages"]) for turn in turns] == [1, 2, 3, 4, 5]
+
+
+def test_the_live_callback_gets_each_stored_record(tmp_path: Path) -> None:
+    shown: list[dict[str, Any]] = []
+    recorder = start(tmp_path, on_record=shown.append)
+    recorder.submit(conversation_exchange(1, turns=1))
+    recorder.close(exit_code=0)
+    assert [r["type"] for r in shown] == ["session", "exchange", "end"]
+
+
+def test_a_secret_the_recorder_learns_is_scrubbed_by_the_feeder_too(tmp_path: Path) -> None:
+    redactor = Redactor()
+    recorder = RecorderProcess(tmp_path / "trace.jsonl.zst", session_record(), redactor)
+    secret = "sk-live-0123456789abcdef"
+    headers = (("authorization", f"Bearer {secret}"),)
+    recorder.submit(
+        exchange(
+            [
+                RequestStarted(START_AT, "GET", "/v1/models", headers, "https://api.example/v1/models"),
+                RequestEnded(START_AT),
+                Finished(START_AT + 0.01),
+            ]
+        )
+    )
+    recorder.close(exit_code=0)
+    assert secret not in redactor.scrub(f"a log line with {secret} in it")
+
+
+def test_a_stalled_recorder_costs_dropped_exchanges_never_a_blocked_feeder(tmp_path: Path) -> None:
+    recorder = start(tmp_path, max_queued_bytes=64 << 10)
+    os.kill(recorder._process.pid, signal.SIGSTOP)
+    try:
+        big = exchange(
+            [
+                RequestStarted(START_AT, "POST", "/upload", (), "https://api.example/upload"),
+                RequestChunk(START_AT, b"x" * (1 << 20)),
+                RequestEnded(START_AT),
+                Finished(START_AT + 0.01),
+            ]
+        )
+        began = time.monotonic()
+        accepted = [recorder.submit(big) for _ in range(40)]
+        assert time.monotonic() - began < 2.0  # a blocked pipe never blocks submit
+    finally:
+        os.kill(recorder._process.pid, signal.SIGCONT)
+    result = recorder.close(exit_code=0)
+    dropped = accepted.count(False)
+    assert dropped > 0
+    assert result.stats.dropped == dropped
+    end = list(read_records(tmp_path / "trace.jsonl.zst"))[-1]
+    assert end["type"] == "end" and end["dropped"] == dropped
+
+
+def test_a_dead_recorder_is_reported_and_later_exchanges_are_counted(tmp_path: Path) -> None:
+    recorder = start(tmp_path)
+    recorder.submit(conversation_exchange(1, turns=1))
+    deadline = time.monotonic() + 10
+    while not any(r["type"] == "exchange" for r in read_records(tmp_path / "trace.jsonl.zst")):
+        assert time.monotonic() < deadline, "the first record never reached the trace"
+        time.sleep(0.05)
+    os.kill(recorder._process.pid, signal.SIGKILL)
+    recorder._process.wait()
+    deadline = time.monotonic() + 5
+    while recorder.submit(conversation_exchange(2, turns=2)):
+        assert time.monotonic() < deadline, "submit kept accepting exchanges for a dead recorder"
+        time.sleep(0.01)
+    result = recorder.close(exit_code=0)
+    assert result.html_path is None
+    assert result.stats.errors and "ended unexpectedly" in result.stats.errors[0]
+    assert result.stats.dropped >= 1
+    records = list(read_records(tmp_path / "trace.jsonl.zst"))
+    assert [r["type"] for r in records] == ["session", "exchange"]
+
+
+def test_trace_and_viewer_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0)
+    try:
+        recorder = start(tmp_path)
+        recorder.submit(conversation_exchange(1, turns=1))
+        result = recorder.close(exit_code=0)
+    finally:
+        os.umask(previous)
+    assert result.html_path is not None
+    for path in (tmp_path / "trace.jsonl.zst", result.html_path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert json.loads(json.dumps(result.stats.errors)) == []
