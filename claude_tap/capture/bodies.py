@@ -22,7 +22,7 @@ import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import brotli  # ships no type information
 import zstandard
@@ -30,11 +30,26 @@ import zstandard
 from claude_tap.capture.records import JsonValue
 
 HeaderSource = Iterable[tuple[str, str]] | Mapping[str, str]
+Bytes = bytes | memoryview
 UTF8_SLICE_BYTES = 1 << 20
 
 
 class ContentDecodingError(ValueError):
     """The bytes do not decode with the content-encoding their headers name."""
+
+
+class DecodedTooLarge(ContentDecodingError):
+    """The body decodes to more than the cap allows (a decompression bomb, or just a huge body)."""
+
+
+# What one body may decode to for the record. A 1 MB gzip body can inflate to 1 GiB (issue 15): past
+# this the record keeps the bytes as received instead. 64 MiB is far above any real API body (a long
+# conversation with images is a few MB), so only hostile or pathological bodies lose their decoding.
+MAX_DECODED_BYTES = 64 << 20
+# zstd can turn 4 bytes into a 128 KiB block (ratio 32768) and its decompressobj has no output limit,
+# so it is fed slices small enough that one call cannot overshoot the room left by much.
+_ZSTD_RATIO_BOUND_SHIFT = 15
+_ZSTD_MIN_SLICE_BYTES = 64
 
 
 class Decoder(Protocol):
@@ -51,30 +66,92 @@ class IdentityDecoder:
         return b""
 
 
+class _Budget:
+    """Counts decoded bytes against the cap; `room` is what the next step may produce (one more than
+    is left, so reaching past the cap is seen)."""
+
+    def __init__(self, name: str, max_bytes: int) -> None:
+        self._name = name
+        self._max_bytes = max_bytes
+        self._spent = 0
+
+    @property
+    def room(self) -> int:
+        return self._max_bytes - self._spent + 1
+
+    def spend(self, out: bytes) -> bytes:
+        self._spent += len(out)
+        if self._spent > self._max_bytes:
+            cap = _size_text(self._max_bytes)
+            raise DecodedTooLarge(f"{self._name}: decodes to more than {cap} (the cap); kept as received")
+        return out
+
+
+def _size_text(size: int) -> str:
+    return f"{size >> 20} MiB" if size >= 1 << 20 and size % (1 << 20) == 0 else f"{size} bytes"
+
+
+class _Member(Protocol):
+    """One gzip member or zstd frame being decompressed."""
+
+    eof: bool
+
+    def step(self, data: Bytes, max_length: int) -> tuple[bytes, Bytes]:
+        """(output of at most about `max_length` bytes, input not consumed yet)."""
+        ...
+
+
+class _ZlibMember:
+    def __init__(self, wbits: int) -> None:
+        self._obj = zlib.decompressobj(wbits)
+        self.eof = False
+
+    def step(self, data: Bytes, max_length: int) -> tuple[bytes, Bytes]:
+        out = self._obj.decompress(data, max_length)
+        self.eof = self._obj.eof
+        return out, self._obj.unused_data if self.eof else self._obj.unconsumed_tail
+
+
+class _ZstdMember:
+    def __init__(self) -> None:
+        # decompressobj copes with frames that do not declare their content size.
+        self._obj = zstandard.ZstdDecompressor().decompressobj()
+        self.eof = False
+
+    def step(self, data: Bytes, max_length: int) -> tuple[bytes, Bytes]:
+        view = memoryview(data)  # slices of a view are not copies: a large body takes many steps
+        size = max(_ZSTD_MIN_SLICE_BYTES, max_length >> _ZSTD_RATIO_BOUND_SHIFT)
+        out = self._obj.decompress(view[:size])
+        self.eof = self._obj.eof
+        rest = view[size:]
+        return out, (self._obj.unused_data + rest if self.eof else rest)
+
+
 class MemberDecoder:
     """A format made of back-to-back members (gzip members, zstd frames): a new one starts where the
     previous one ends. `flush` raises when the input stopped inside a member (a truncated body)."""
 
-    def __init__(self, name: str, new_member: Callable[[], Any]) -> None:
+    def __init__(self, name: str, new_member: Callable[[], _Member], max_bytes: int) -> None:
         self._name = name
         self._new_member = new_member
         self._member = new_member()
         self._inside_member = False
+        self._budget = _Budget(name, max_bytes)
 
     def decode(self, data: bytes) -> bytes:
-        out = bytearray()
+        pieces = []
+        rest: Bytes = data
         try:
-            while data:
+            while rest:
                 self._inside_member = True
-                out += self._member.decompress(data)
-                if not self._member.eof:
-                    break
-                self._inside_member = False
-                data = self._member.unused_data
-                self._member = self._new_member()
+                piece, rest = self._member.step(rest, self._budget.room)
+                pieces.append(self._budget.spend(piece))
+                if self._member.eof:
+                    self._inside_member = False
+                    self._member = self._new_member()
         except (zlib.error, zstandard.ZstdError) as exc:
             raise ContentDecodingError(f"{self._name}: {exc}") from exc
-        return bytes(out)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)  # one piece: no copy
 
     def flush(self) -> bytes:
         if self._inside_member:
@@ -82,13 +159,12 @@ class MemberDecoder:
         return b""
 
 
-def gzip_decoder() -> Decoder:
-    return MemberDecoder("gzip", lambda: zlib.decompressobj(16 + zlib.MAX_WBITS))  # 16+: gzip wrapper
+def gzip_decoder(max_bytes: int = MAX_DECODED_BYTES) -> Decoder:
+    return MemberDecoder("gzip", lambda: _ZlibMember(16 + zlib.MAX_WBITS), max_bytes)  # 16+: gzip wrapper
 
 
-def zstd_decoder() -> Decoder:
-    # decompressobj copes with frames that do not declare their content size.
-    return MemberDecoder("zstd", lambda: zstandard.ZstdDecompressor().decompressobj())
+def zstd_decoder(max_bytes: int = MAX_DECODED_BYTES) -> Decoder:
+    return MemberDecoder("zstd", _ZstdMember, max_bytes)
 
 
 class DeflateDecoder:
@@ -97,27 +173,35 @@ class DeflateDecoder:
     Try zlib first; if it fails before producing any output, start over as raw deflate with the
     bytes seen so far (kept only until the first output)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int = MAX_DECODED_BYTES) -> None:
         self._zlib = zlib.decompressobj(zlib.MAX_WBITS)
         self._seen: bytearray | None = bytearray()  # None once output proved the format right
         self._has_input = False
+        self._budget = _Budget("deflate", max_bytes)
 
     def decode(self, data: bytes) -> bytes:
         self._has_input = self._has_input or bool(data)
         try:
             if self._seen is None:
-                return self._zlib.decompress(data)
+                return self._drain(data)
             self._seen += data
             try:
-                out = self._zlib.decompress(data)
+                out = self._drain(data)
             except zlib.error:  # not zlib after all (or not raw either: then this raises again)
                 self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                out = self._zlib.decompress(bytes(self._seen))
+                out = self._drain(bytes(self._seen))
             if out:
                 self._seen = None
             return out
         except zlib.error as exc:
             raise ContentDecodingError(f"deflate: {exc}") from exc
+
+    def _drain(self, data: bytes) -> bytes:
+        out = bytearray()
+        while data and not self._zlib.eof:
+            out += self._budget.spend(self._zlib.decompress(data, self._budget.room))
+            data = self._zlib.unconsumed_tail
+        return bytes(out)
 
     def flush(self) -> bytes:
         if self._has_input and not self._zlib.eof:
@@ -126,18 +210,25 @@ class DeflateDecoder:
 
 
 class BrotliDecoder:
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int = MAX_DECODED_BYTES) -> None:
         self._brotli = brotli.Decompressor()
         self._has_input = False
+        self._budget = _Budget("br", max_bytes)
 
     def decode(self, data: bytes) -> bytes:
         if not data:
             return b""
         self._has_input = True
         try:
-            return bytes(self._brotli.process(data))
+            out = bytearray(self._budget.spend(self._process(data)))
+            while not self._brotli.can_accept_more_data():  # output held back by the limit
+                out += self._budget.spend(self._process(b""))
+            return bytes(out)
         except brotli.error as exc:
             raise ContentDecodingError(f"br: {exc}") from exc
+
+    def _process(self, data: bytes) -> bytes:
+        return bytes(self._brotli.process(data, output_buffer_limit=self._budget.room))
 
     def flush(self) -> bytes:
         if self._has_input and not self._brotli.is_finished():
@@ -163,8 +254,7 @@ class StackedDecoder:
         return data
 
 
-DECODERS: dict[str, Callable[[], Decoder]] = {
-    "identity": IdentityDecoder,
+DECODERS: dict[str, Callable[[int], Decoder]] = {
     "gzip": gzip_decoder,
     "x-gzip": gzip_decoder,
     "deflate": DeflateDecoder,
@@ -173,18 +263,21 @@ DECODERS: dict[str, Callable[[], Decoder]] = {
 }
 
 
-def make_decoder(content_encoding: str | None) -> Decoder:
-    """An incremental decoder for a Content-Encoding header value (None or "" means identity)."""
+def make_decoder(content_encoding: str | None, max_decoded_bytes: int = MAX_DECODED_BYTES) -> Decoder:
+    """An incremental decoder for a Content-Encoding header value (None or "" means identity).
+
+    Each compressed layer stops with `DecodedTooLarge` once it has produced more than
+    `max_decoded_bytes`, having held at most about that much."""
     names = [name.strip().lower() for name in (content_encoding or "").split(",")]
-    names = [name for name in names if name]
+    names = [name for name in names if name and name != "identity"]
     unknown = [name for name in names if name not in DECODERS]
     if unknown:
         raise ContentDecodingError(f"unsupported content-encoding {unknown[0]!r}")
     if not names:
         return IdentityDecoder()
     if len(names) == 1:
-        return DECODERS[names[0]]()
-    return StackedDecoder([DECODERS[name]() for name in reversed(names)])
+        return DECODERS[names[0]](max_decoded_bytes)
+    return StackedDecoder([DECODERS[name](max_decoded_bytes) for name in reversed(names)])
 
 
 def decode_content(data: bytes, content_encoding: str | None) -> bytes:

@@ -12,6 +12,7 @@ sockets, clocks, clients or the trace file.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -184,16 +185,51 @@ def _parse_stream(exchange: Exchange, headers: Headers) -> tuple[list[tuple[floa
     parser = SseParser()
     error = None
     try:
-        decoder = make_decoder(header_value(headers, "content-encoding"))
+        decoder = make_decoder(header_value(headers, "content-encoding"))  # capped: see bodies.py
         for chunk in chunks:
             offset_ms = exchange.offset_ms(chunk.at)
-            stamped += [(offset_ms, event) for event in parser.feed(decoder.decode(chunk.data))]
+            for piece in _sse_pieces(decoder.decode(chunk.data)):
+                stamped += [(offset_ms, event) for event in parser.feed(piece)]
+                _check_event_count(stamped)
         stamped += [(end_ms, event) for event in parser.feed(decoder.flush())]
-    except (ContentDecodingError, SseLineTooLong) as exc:
+        _check_event_count(stamped)
+    except (ContentDecodingError, SseLineTooLong, SseTooManyEvents) as exc:
         error = str(exc)
     # Whatever decoded before any trouble is still events; an event cut off by the end is kept too.
     stamped += [(end_ms, event) for event in parser.close()]
     return stamped, error
+
+
+# What one event stream may hold as events (issue 15): a small gzip body can inflate to millions of
+# tiny events, each a few hundred bytes once parsed and recorded. A long real answer (64k output
+# tokens) streams well under this; past it the stream is kept as received, with the reason.
+MAX_SSE_EVENTS = 100_000
+# Decoded bytes are parsed this much at a time, so the event count is checked before one decoded
+# chunk (up to the decoded-body cap) turns into millions of events at once.
+_SSE_PIECE_BYTES = 1 << 20
+
+
+class SseTooManyEvents(ValueError):
+    """The stream holds more events than one record may (MAX_SSE_EVENTS)."""
+
+
+def _sse_pieces(data: bytes) -> Iterator[bytes]:
+    """`data` in pieces of about _SSE_PIECE_BYTES, each cut just after a line feed, so a line is never
+    split between pieces (the parser then sees each line whole, as it would the chunk)."""
+    start = 0
+    while len(data) - start > _SSE_PIECE_BYTES:
+        cut = data.rfind(b"\n", start, start + _SSE_PIECE_BYTES) + 1
+        if cut <= start:  # one line longer than a piece: it goes whole
+            cut = data.find(b"\n", start + _SSE_PIECE_BYTES) + 1 or len(data)
+        yield data[start:cut]
+        start = cut
+    yield data[start:]
+
+
+def _check_event_count(stamped: list[tuple[float, SseEvent]]) -> None:
+    if len(stamped) > MAX_SSE_EVENTS:
+        del stamped[MAX_SSE_EVENTS:]
+        raise SseTooManyEvents(f"more than {MAX_SSE_EVENTS} events (the cap on one stream); kept as received")
 
 
 def _sse_event(offset_ms: float, event: SseEvent) -> SseEventRecord:

@@ -13,9 +13,11 @@ import pytest
 import zstandard
 
 from claude_tap.capture.bodies import (
+    MAX_DECODED_BYTES,
     UTF8_SLICE_BYTES,
     Base64Body,
     ContentDecodingError,
+    DecodedTooLarge,
     body_fields,
     classify_bytes,
     decode_content,
@@ -108,6 +110,60 @@ def test_broken_content_raises_content_decoding_error_chained_to_the_cause(
         assert "truncated" in str(caught.value)
     else:
         assert isinstance(caught.value.__cause__, cause)
+
+
+# The cap on a decoded body (issue 15): a small compressed body must not inflate without bound.
+
+CAP = 1 << 20
+BOMB_PLAIN = b"\0" * (CAP * 16)  # compresses to almost nothing, as a decompression bomb does
+BOMBS = {
+    "gzip": (gzip.compress(BOMB_PLAIN), "gzip"),
+    "deflate (zlib)": (zlib.compress(BOMB_PLAIN, 9), "deflate"),
+    "deflate (raw)": (raw_deflate(BOMB_PLAIN), "deflate"),
+    "br": (brotli.compress(BOMB_PLAIN), "br"),
+    "zstd": (zstandard.ZstdCompressor().compress(BOMB_PLAIN), "zstd"),
+    "zstd without content size": (zstd_streamed(BOMB_PLAIN), "zstd"),
+    "gzip inside br": (brotli.compress(gzip.compress(BOMB_PLAIN)), "gzip, br"),
+    "gzip, many members": (gzip.compress(b"\0" * (CAP // 2)) * 8, "gzip"),
+}
+
+
+@pytest.mark.parametrize("data, encoding", BOMBS.values(), ids=BOMBS.keys())
+def test_a_body_decoding_past_the_cap_stops_having_held_about_the_cap(data: bytes, encoding: str) -> None:
+    decoder = make_decoder(encoding, max_decoded_bytes=CAP)
+    produced = 0
+    with pytest.raises(DecodedTooLarge, match="more than 1 MiB"):
+        for start in range(0, len(data), 4096):  # in chunks, as an event stream is decoded
+            produced += len(decoder.decode(data[start : start + 4096]))
+        decoder.flush()
+    assert produced <= CAP
+
+
+@pytest.mark.parametrize("data, encoding", BOMBS.values(), ids=BOMBS.keys())
+def test_a_body_decoding_past_the_cap_is_kept_as_received_with_the_reason(data: bytes, encoding: str) -> None:
+    decoder = make_decoder(encoding, max_decoded_bytes=CAP)
+    with pytest.raises(DecodedTooLarge) as caught:
+        decoder.decode(data)
+    assert isinstance(caught.value, ContentDecodingError)  # so body_fields keeps the raw bytes
+
+
+def test_body_fields_keeps_a_bomb_raw_and_names_the_cap() -> None:
+    bomb = gzip.compress(b"\0" * (MAX_DECODED_BYTES + 1))
+    fields = body_fields([bomb[:1000], bomb[1000:]], {"Content-Encoding": "gzip"})
+    assert fields["decode_error"] == "gzip: decodes to more than 64 MiB (the cap); kept as received"
+    assert fields["body_b64"] == base64.b64encode(bomb).decode()
+    assert fields["body_bytes"] == len(bomb)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "zstd"])
+def test_a_body_exactly_at_the_cap_still_decodes(encoding: str) -> None:
+    plain = bytes(range(256)) * (CAP // 256)
+    assert len(plain) == CAP
+    data = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress}.get(
+        encoding, zstandard.ZstdCompressor().compress
+    )(plain)
+    decoder = make_decoder(encoding, max_decoded_bytes=CAP)
+    assert decoder.decode(data) + decoder.flush() == plain
 
 
 def test_unknown_encoding_is_named_in_the_error() -> None:
