@@ -46,6 +46,8 @@ MIN_SHARED_CHARS = 256
 MIN_SAVED_CHARS = 2048
 # Earlier bodies kept as candidate bases: the main agent, a few subagents, side requests.
 MAX_BASES = 8
+# Trailing list items a conversation's next turn may change (the cache breakpoint moves off the last one).
+CHANGING_TAIL_ITEMS = 2
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _AFTER_VALUE = frozenset(" \t\n\r,]}")
@@ -189,16 +191,34 @@ def _top_level_value(
     return end
 
 
+def _shared_items(text: str, pos: int, base_text: str, base_start: int, base_items: list[_Span]) -> int:
+    """How many leading items of the list at `pos` repeat the base list's, found in a few memcmps of
+    the run of items (not a step per item): a conversation keeps all but its last few messages."""
+    if not base_items or not text.startswith(base_text[base_start], pos):
+        return 0
+    for count in range(len(base_items), max(0, len(base_items) - 4), -1):
+        end = base_items[count - 1].end  # relative: the run of the first `count` items ends here
+        if _repeats(text, pos, base_text, base_start, base_start + end):
+            return count
+    return 0
+
+
 def _walk_list(
     text: str, pos: int, base_text: str, base_start: int, base_items: list[_Span]
 ) -> tuple[list[JsonValue], list[_Span], int, int]:
     """(items, their spans relative to `pos`, how many leading items repeat the base's, end)."""
     start = pos
-    items: list[JsonValue] = []
-    spans: list[_Span] = []
-    shared = 0
+    shared = _shared_items(text, pos, base_text, base_start, base_items)
+    items: list[JsonValue] = [span.value for span in base_items[:shared]]
+    spans: list[_Span] = base_items[:shared]  # relative to the list's start: the same here
+    if shared:  # go on after the shared run, as after any item
+        pos = _skip(text, start + spans[-1].end)
+        if text[pos] == "]":
+            return items, spans, shared, pos + 1
+        if text[pos] != ",":
+            raise _NotIndexable(f"',' or ']' was expected at {pos}")
     pos = _skip(text, pos + 1)
-    if text[pos] == "]":
+    if not items and text[pos] == "]":
         return items, spans, 0, pos + 1
     while True:
         index = len(items)
@@ -241,6 +261,7 @@ class _Entry:
     record_id: str
     path: str
     body: IndexedBody
+    base_id: str | None  # the entry it continues, which it supersedes as a base once written
 
 
 class BodyHistory:
@@ -264,7 +285,8 @@ class BodyHistory:
             raise ValueError(f"not an indexable JSON object: {error}") from None
         except IndexError:
             raise ValueError("the JSON text ends early") from None
-        self._staged[record_id] = _Entry(record_id, path, indexed)
+        base_id = base.record_id if base is not None and _continues(base.body, reuse) else None
+        self._staged[record_id] = _Entry(record_id, path, indexed, base_id)
         if base is None or reuse.saved_chars < MIN_SAVED_CHARS:
             return EncodedBody(indexed.value, indexed.value, None)
         stored: dict[str, JsonValue] = {}
@@ -281,6 +303,9 @@ class BodyHistory:
     def commit(self, record_id: str) -> None:
         entry = self._staged.pop(record_id, None)
         if entry is not None:
+            # A conversation's next turn continues the newest body of it, never an older one: keep
+            # one body per conversation, so choosing a base costs one comparison per conversation.
+            self._recent = [earlier for earlier in self._recent if earlier.record_id != entry.base_id]
             self._recent.insert(0, entry)
             del self._recent[self._max_bases :]
 
@@ -304,6 +329,19 @@ class BodyHistory:
             self._recent.remove(best)
             self._recent.insert(0, best)
         return best
+
+
+def _continues(base: IndexedBody, reuse: _Reuse) -> bool:
+    """Whether the new body is the next turn of the base's conversation, not a branch off it: it
+    keeps every large value of the base (a list may change its last couple of items: Claude Code
+    moves its cache breakpoint). A subagent with its own system prompt is a branch."""
+    for key, span in base.values.items():
+        if key in reuse.same or span.end - span.start < MIN_SHARED_CHARS:
+            continue
+        items, kept = base.items.get(key), reuse.prefix.get(key, 0)
+        if items is None or kept == 0 or kept < len(items) - CHANGING_TAIL_ITEMS:
+            return False
+    return True
 
 
 def common_prefix_length(a: str, b: str) -> int:
