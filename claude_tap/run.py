@@ -41,7 +41,14 @@ from claude_tap.proxy.handoff import DeferredSink
 from claude_tap.proxy.reverse import ProxyConfig, ReverseProxy
 from claude_tap.proxy.upstream import Target
 from claude_tap.report import host_warning, print_banner, print_summary
-from claude_tap.store.paths import HTML_FILE, LOG_FILE, TRACE_FILE, SessionDirError, new_session_dir
+from claude_tap.store.paths import (
+    HTML_FILE,
+    LOG_FILE,
+    TRACE_FILE,
+    SessionDirError,
+    create_private_file,
+    new_session_dir,
+)
 from claude_tap.store.recorder import RecorderProcess, RecorderResult
 
 if TYPE_CHECKING:
@@ -267,6 +274,7 @@ def session_record(plan: Plan, session_dir: Path, started: datetime, redactor: R
 @contextlib.contextmanager
 def proxy_log(path: Path, redactor: Redactor, *, debug: bool, stderr: TextIO) -> Iterator[None]:
     """Send claude-tap's log to proxy.log (and stderr with --tap-debug), secrets scrubbed, for one run."""
+    create_private_file(path)  # 0600 whatever the umask: the log names hosts, paths and errors
     handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
     if debug:
         handlers.append(logging.StreamHandler(stderr))

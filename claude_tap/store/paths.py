@@ -10,6 +10,7 @@ This module knows nothing about what goes into the files.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from collections.abc import Mapping
@@ -22,8 +23,11 @@ LOG_FILE = "proxy.log"
 TRACES_DIR = "traces"
 HOME_ENV = "CLAUDE_TAP_HOME"
 
-# Traces hold prompts, code and (hashed) credentials: only the user may read them.
+# Traces hold prompts, code and (hashed) credentials: only the user may read them. The modes are set
+# with chmod after creating, since mkdir and open apply the umask (under umask 000 a plain mkdir
+# -p made 0777 directories, issue 15).
 _DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -57,19 +61,46 @@ def new_session_dir(base: Path | None, client: str, now: datetime, env: Mapping[
     root = base if base is not None else traces_root(env)
     day_dir = root / f"{now:%Y-%m-%d}"
     try:
-        day_dir.mkdir(parents=True, exist_ok=True, mode=_DIR_MODE)
+        make_private_dirs(day_dir)
     except OSError as error:
         raise _dir_error(day_dir, error, base) from error
     for _ in range(8):  # 16.7 million ids per second and client: a clash is a freak, retry a few
         path = day_dir / session_dir_name(client, now, secrets.token_hex(3))
         try:
             path.mkdir(mode=_DIR_MODE)
+            path.chmod(_DIR_MODE)
         except FileExistsError:
             continue
         except OSError as error:
             raise _dir_error(path, error, base) from error
         return path
     raise SessionDirError(f"cannot create a trace directory in {day_dir}: every name tried already exists")
+
+
+def make_private_dirs(path: Path) -> None:
+    """`mkdir -p path`, each directory it creates 0700 whatever the umask; existing ones are left
+    as they are (a --tap-output-dir the user made is theirs to share)."""
+    missing = []
+    current = path
+    while not current.is_dir() and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=_DIR_MODE)
+        except FileExistsError:  # made meanwhile by another run: not ours to change
+            continue
+        directory.chmod(_DIR_MODE)
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` empty and 0600 whatever the umask, unless it exists; whoever opens it later to
+    append (a logging.FileHandler) keeps that mode."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    finally:
+        os.close(fd)
 
 
 def _dir_error(path: Path, error: OSError, base: Path | None) -> SessionDirError:
