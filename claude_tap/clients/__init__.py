@@ -8,13 +8,31 @@ This module knows nothing about processes, sockets or the proxy.
 
 from __future__ import annotations
 
+from claude_tap.clients.agy import AGY
 from claude_tap.clients.base import ClientConfig
 from claude_tap.clients.claude import CLAUDE
+from claude_tap.clients.codebuddy import CODEBUDDY
 from claude_tap.clients.codex import CODEX
+from claude_tap.clients.cursor import CURSOR
+from claude_tap.clients.gemini import GEMINI
+from claude_tap.clients.hermes import HERMES
+from claude_tap.clients.kimi import KIMI
+from claude_tap.clients.opencode import OPENCODE
+from claude_tap.clients.pi import PI
+from claude_tap.clients.qoder import QODER
 
 CLIENT_CONFIGS: dict[str, ClientConfig] = {
     "claude": CLAUDE,
     "codex": CODEX,
+    "gemini": GEMINI,
+    "kimi": KIMI,
+    "opencode": OPENCODE,
+    "pi": PI,
+    "hermes": HERMES,
+    "cursor": CURSOR,
+    "qoder": QODER,
+    "agy": AGY,
+    "codebuddy": CODEBUDDY,
 }
 
 DEFAULT_CLIENT = "claude"

@@ -1,0 +1,53 @@
+"""Cursor CLI (`cursor-agent`): forward mode only, to https://api2.cursor.sh.
+
+Spec row "Cursor CLI / Cursor login (cursor-agent login)": Cursor has no base-URL override, so there
+is no reverse mode; forward mode decrypts api2.cursor.sh, whose Connect/protobuf bodies are kept as
+bytes, and the readable turns come from Cursor's local transcripts
+(~/.cursor/projects/*/agent-transcripts), imported after the run.
+
+This module knows nothing about processes, sockets or the proxy, and reads no files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from claude_tap.clients.base import ClientConfig, ProxyMode, TargetChoice, keep_argv, keep_path
+
+DEFAULT_TARGET = "https://api2.cursor.sh"
+
+REVERSE_REFUSAL = (
+    "Cursor CLI has no base-URL override, so reverse mode cannot record it. "
+    "Run with --tap-proxy-mode forward (the default for cursor)."
+)
+
+
+def detect_target(env: Mapping[str, str], home: Path, cwd: Path, argv: Sequence[str]) -> TargetChoice:
+    return TargetChoice(DEFAULT_TARGET, "default", reverse_refusal=REVERSE_REFUSAL)
+
+
+def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[str, str]:
+    return dict(env)
+
+
+def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
+    return ["cursor-agent", *argv]
+
+
+CURSOR = ClientConfig(
+    name="cursor",
+    display_name="Cursor CLI",
+    executable="cursor-agent",
+    install_hint="curl https://cursor.com/install -fsS | bash",
+    default_proxy_mode="forward",
+    default_target=DEFAULT_TARGET,
+    base_url_env=(),
+    error_style="openai",  # never reaches Cursor's Connect client in a shape it shows; any JSON will do
+    detect_target=detect_target,
+    reverse_strip_path_prefix=keep_path,
+    rewrite_argv=keep_argv,
+    launch_env=launch_env,
+    launch_argv=launch_argv,
+    intercept_hosts=("api2.cursor.sh",),
+)
