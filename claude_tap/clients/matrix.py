@@ -1,0 +1,317 @@
+"""docs/support-matrix.md and its Chinese twin, generated from the client registry.
+
+    python -m claude_tap.clients.matrix          # rewrite both files from CLIENT_CONFIGS
+    python -m claude_tap.clients.matrix --check  # exit 1 when a file differs from what the code says
+
+Every fact in the tables (executable, install command, default mode, variables, default target, strip
+rule, hosts forward mode decrypts) is read from the `ClientConfig` values, so the docs cannot drift
+from the code: tests/unit/test_support_matrix_docs.py fails when they disagree. Only the prose (the
+notes under each client, in both languages) is written here by hand.
+
+This module knows nothing about processes, sockets or the proxy; `main` is its only writer.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from claude_tap.clients import CLIENT_CONFIGS
+from claude_tap.clients.base import ClientConfig
+
+Language = Literal["en", "zh"]
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+FILES: dict[Language, str] = {"en": "support-matrix.md", "zh": "support-matrix.zh.md"}
+
+_TEXT: dict[Language, dict[str, str]] = {
+    "en": {
+        "title": "# Support matrix",
+        "twin": "[简体中文](support-matrix.zh.md)",
+        "generated": (
+            "Generated from the client registry (`claude_tap/clients/`) by "
+            "`python -m claude_tap.clients.matrix`; a test fails when this page and the code disagree."
+        ),
+        "intro": (
+            "Run any of them with `claude-tap --tap-client NAME -- [its arguments]`. "
+            "`--tap-proxy-mode {reverse,forward}` overrides the default mode; `--tap-target URL` the "
+            "upstream."
+        ),
+        "summary": "## Clients at a glance",
+        "head": "| Client | `--tap-client` | Command | Default mode | Base-URL variables | Upstream |",
+        "details": "## Each client",
+        "install": "Install",
+        "mode": "Default proxy mode",
+        "vars": "Reverse mode points these variables at the tap",
+        "target": "Default upstream",
+        "strip": "Reverse mode strips from each path",
+        "hosts": "Hosts forward mode decrypts",
+        "errors": "Errors the tap itself returns are shaped like",
+        "none": "none",
+        "colon": ": ",
+        "no_vars": "none (see the notes)",
+        "forward_note": (
+            "Forward mode (an HTTPS proxy with claude-tap's own CA) is being added; until it lands, "
+            "clients whose default is forward run with `--tap-proxy-mode reverse` where a reverse row exists."
+        ),
+    },
+    "zh": {
+        "title": "# 支持矩阵",
+        "twin": "[English](support-matrix.md)",
+        "generated": (
+            "本页由 `python -m claude_tap.clients.matrix` 根据客户端注册表（`claude_tap/clients/`）生成；"
+            "本页与代码不一致时会有测试失败。"
+        ),
+        "intro": (
+            "用 `claude-tap --tap-client 名称 -- [客户端参数]` 运行其中任何一个。"
+            "`--tap-proxy-mode {reverse,forward}` 覆盖默认模式，`--tap-target URL` 覆盖上游地址。"
+        ),
+        "summary": "## 客户端一览",
+        "head": "| 客户端 | `--tap-client` | 命令 | 默认模式 | Base URL 变量 | 默认上游 |",
+        "details": "## 各客户端说明",
+        "install": "安装",
+        "mode": "默认代理模式",
+        "vars": "反向模式下指向 claude-tap 的变量",
+        "target": "默认上游",
+        "strip": "反向模式从路径开头去掉",
+        "hosts": "正向模式解密的主机",
+        "errors": "claude-tap 自身返回的错误格式",
+        "none": "无",
+        "colon": "：",
+        "no_vars": "无（见说明）",
+        "forward_note": (
+            "正向模式（使用 claude-tap 自己的 CA 的 HTTPS 代理）正在加入；在它可用之前，"
+            "默认使用正向模式的客户端，如有反向模式一行，可用 `--tap-proxy-mode reverse` 运行。"
+        ),
+    },
+}
+
+_MODES: dict[Language, dict[str, str]] = {
+    "en": {"reverse": "reverse", "forward": "forward"},
+    "zh": {"reverse": "反向（reverse）", "forward": "正向（forward）"},
+}
+
+_ERROR_STYLES: dict[Language, dict[str, str]] = {
+    "en": {"anthropic": "the Anthropic API", "openai": "the OpenAI API", "gemini": "Google APIs"},
+    "zh": {"anthropic": "Anthropic API", "openai": "OpenAI API", "gemini": "Google API"},
+}
+
+# What the tables cannot say: limits, bridges, and what was measured against the real CLI.
+_NOTES: dict[str, dict[Language, tuple[str, ...]]] = {
+    "claude": {
+        "en": (
+            "The upstream comes from ANTHROPIC_BASE_URL in the environment, `--settings`, or Claude's "
+            "settings files; the tap's URL is also passed as `--settings` because settings beat the "
+            "environment.",
+            "AWS Bedrock's signed requests cannot be redirected: use forward mode there.",
+        ),
+        "zh": (
+            "上游取自环境变量 ANTHROPIC_BASE_URL、`--settings` 或 Claude "
+            "的设置文件；由于设置文件优先于环境变量，"
+            "claude-tap 的地址也会通过 `--settings` 传入。",
+            "AWS Bedrock 的请求带签名，无法改道：请使用正向模式。",
+        ),
+    },
+    "codex": {
+        "en": (
+            "API key: https://api.openai.com; `codex login` (ChatGPT): "
+            "https://chatgpt.com/backend-api/codex, "
+            "where /v1 is stripped. The base URL is passed as `-c openai_base_url=...` too.",
+            "Responses over WebSocket are recorded one response per turn, as each completes.",
+        ),
+        "zh": (
+            "API 密钥：https://api.openai.com；`codex login`（ChatGPT "
+            "登录）：https://chatgpt.com/backend-api/codex，"
+            "此时去掉 /v1。Base URL 也会通过 `-c openai_base_url=...` 传入。",
+            "通过 WebSocket 的 Responses 每个响应记录为一轮，完成时写入。",
+        ),
+    },
+    "gemini": {
+        "en": (
+            "A Google login (Code Assist, cloudcode-pa.googleapis.com) has no base-URL override: forward "
+            "mode.",
+            "Reverse mode works with an API key (GEMINI_API_KEY) or Vertex AI; the tap reads the same "
+            ".env files and ~/.gemini/settings.json as Gemini CLI. Node trusts NODE_EXTRA_CA_CERTS only.",
+        ),
+        "zh": (
+            "Google 账号登录（Code Assist，cloudcode-pa.googleapis.com）无法改 Base URL：请用正向模式。",
+            "反向模式适用于 API 密钥（GEMINI_API_KEY）或 Vertex AI；claude-tap 读取与 Gemini CLI 相同的 "
+            ".env 文件"
+            "和 ~/.gemini/settings.json。Node 只信任 NODE_EXTRA_CA_CERTS。",
+        ),
+    },
+    "kimi": {
+        "en": (
+            "Chat Completions with reasoning_content. The upstream comes from KIMI_BASE_URL or the provider "
+            "of `default_model` in ~/.kimi/config.toml; use `--tap-target https://api.moonshot.ai/v1` for "
+            "Moonshot.",
+            "kimi-cli 1.52.0 is an unmaintained stub that pipes a remote install script into a shell; "
+            "claude-tap refuses to launch it. Install 1.51.0 (Python 3.12 or later).",
+            "Not recorded: kimi-cli's telemetry, model list refresh and OAuth go to their own hosts and "
+            "ignore proxies.",
+        ),
+        "zh": (
+            "Chat Completions，含 reasoning_content。上游取自 KIMI_BASE_URL 或 ~/.kimi/config.toml 中 "
+            "`default_model` 的提供方；Moonshot 请用 `--tap-target https://api.moonshot.ai/v1`。",
+            "kimi-cli 1.52.0 是无人维护的空壳版本，会把远程安装脚本直接交给 shell 执行；claude-tap "
+            "拒绝启动它。"
+            "请安装 1.51.0（需要 Python 3.12 或更高版本）。",
+            "不会被记录：kimi-cli 的遥测、模型列表刷新和 OAuth 请求直接访问各自的主机，不走代理。",
+        ),
+    },
+    "opencode": {
+        "en": (
+            "Forward mode records every provider. Reverse mode covers the Anthropic provider only: the child "
+            "gets ANTHROPIC_BASE_URL ending in /v1 (without it OpenCode 1.18 calls /messages and gets a "
+            "404).",
+        ),
+        "zh": (
+            "正向模式可记录所有提供方。反向模式只支持 Anthropic 提供方：子进程拿到以 /v1 结尾的 "
+            "ANTHROPIC_BASE_URL（没有 /v1 时 OpenCode 1.18 会请求 /messages 并得到 404）。",
+        ),
+    },
+    "pi": {
+        "en": (
+            "Forward mode records every provider, WebSocket included (its ChatGPT-login provider). Reverse "
+            "mode: OPENAI_BASE_URL for OpenAI-compatible setups; Pi ignores ANTHROPIC_BASE_URL.",
+        ),
+        "zh": (
+            "正向模式可记录所有提供方，包括 WebSocket（ChatGPT 登录的提供方）。反向模式：OpenAI "
+            "兼容的配置使用 "
+            "OPENAI_BASE_URL；Pi 忽略 ANTHROPIC_BASE_URL。",
+        ),
+    },
+    "hermes": {
+        "en": (
+            "Forward mode: httpx and requests honour HTTPS_PROXY and trust SSL_CERT_FILE / "
+            "REQUESTS_CA_BUNDLE.",
+            "Reverse mode cannot use OPENAI_BASE_URL (ignored with `--provider custom`, and ~/.hermes/.env "
+            "overrides the environment): Hermes runs in a temporary HERMES_HOME of claude-tap's whose "
+            "config names one provider, `claude-tap`, at the tap's /v1, with its key from OPENAI_API_KEY; "
+            "your .env is copied in. Choose the model with `-m`.",
+            "`hermes gateway start` would hand the gateway to systemd/launchd, out of reach; claude-tap runs "
+            "`gateway run` instead and says so. `-z` exits 0 even when the model call fails: the summary "
+            "still shows the error.",
+        ),
+        "zh": (
+            "正向模式：httpx 和 requests 遵循 HTTPS_PROXY，并信任 SSL_CERT_FILE / REQUESTS_CA_BUNDLE。",
+            "反向模式不能用 OPENAI_BASE_URL（`--provider custom` 时被忽略，且 ~/.hermes/.env "
+            "会覆盖环境变量）："
+            "Hermes 在 claude-tap 创建的临时 HERMES_HOME 中运行，其配置只有一个名为 `claude-tap` 的提供方，"
+            "指向 claude-tap 的 /v1，密钥取自 OPENAI_API_KEY；你的 .env 会被复制进去。用 `-m` 选择模型。",
+            "`hermes gateway start` 会把网关交给 systemd/launchd，代理无法触及；claude-tap 改为运行 "
+            "`gateway run` 并给出提示。`-z` 即使模型调用失败也返回 0：汇总中仍会显示错误。",
+        ),
+    },
+    "cursor": {
+        "en": (
+            "No base-URL override: forward mode only. Connect/protobuf bodies are kept as bytes; readable "
+            "turns come from Cursor's local transcripts (~/.cursor/projects/*/agent-transcripts).",
+        ),
+        "zh": (
+            "无法改 Base URL：只支持正向模式。Connect/protobuf 请求体按字节保存；可读的对话轮次来自 Cursor "
+            "的本地记录（~/.cursor/projects/*/agent-transcripts）。",
+        ),
+    },
+    "qoder": {
+        "en": (
+            "Forward mode only; needs a real login (QODER_PERSONAL_ACCESS_TOKEN is exchanged at "
+            "openapi.qoder.sh). The model call carries an encoded body, recorded as bytes; cosy-* credential "
+            "headers are redacted. claude-tap sets QODER_HTTPDNS=off so host lookups stay on the proxy.",
+        ),
+        "zh": (
+            "只支持正向模式；需要真实登录（QODER_PERSONAL_ACCESS_TOKEN 会在 openapi.qoder.sh 换取凭据）。"
+            "模型请求体经过编码，按字节记录；cosy-* 凭据请求头会被脱敏。claude-tap 设置 QODER_HTTPDNS=off，"
+            "让主机解析经过代理。",
+        ),
+    },
+    "agy": {
+        "en": (
+            "Forward mode for auxiliary traffic plus a CLOUD_CODE_URL bridge: model calls "
+            "(/v1internal:streamGenerateContent) go to the tap's own address and on to Code Assist. "
+            "On macOS the CA is trusted in the user's login keychain, without an admin prompt.",
+        ),
+        "zh": (
+            "辅助流量走正向模式，另有 CLOUD_CODE_URL 桥接：模型请求（/v1internal:streamGenerateContent）发到 "
+            "claude-tap 自己的地址，再转发到 Code Assist。在 macOS 上 CA "
+            "被加入用户的登录钥匙串，无需管理员授权。",
+        ),
+    },
+    "codebuddy": {
+        "en": (
+            "Chat Completions. The upstream comes from CODEBUDDY_BASE_URL, CodeBuddy's settings files, or "
+            "the "
+            "endpoint its login cached under ~/.codebuddy/local_storage/ (with /v2 appended). The tap's URL "
+            "is also passed as `--settings`, as for Claude Code.",
+        ),
+        "zh": (
+            "Chat Completions。上游取自 CODEBUDDY_BASE_URL、CodeBuddy 的设置文件，或登录后缓存在 "
+            "~/.codebuddy/local_storage/ 下的地址（末尾加 /v2）。与 Claude Code 一样，claude-tap 的地址也会"
+            "通过 `--settings` 传入。",
+        ),
+    },
+}
+
+
+def render(language: Language) -> str:
+    text = _TEXT[language]
+    lines = [text["title"], "", text["twin"], "", text["generated"], "", text["intro"], ""]
+    lines += [text["summary"], "", text["head"], "|---|---|---|---|---|---|"]
+    for config in CLIENT_CONFIGS.values():
+        variables = ", ".join(f"`{name}`" for name in config.base_url_env) or text["none"]
+        mode = _MODES[language][config.default_proxy_mode]
+        lines.append(
+            f"| {config.display_name} | `{config.name}` | `{config.executable}` | {mode} | {variables} "
+            f"| {config.default_target} |"
+        )
+    lines += ["", text["forward_note"], "", text["details"]]
+    for config in CLIENT_CONFIGS.values():
+        lines += ["", *_client_section(config, language)]
+    return "\n".join(lines) + "\n"
+
+
+def _client_section(config: ClientConfig, language: Language) -> list[str]:
+    text = _TEXT[language]
+    strip = config.reverse_strip_path_prefix(config.default_target)
+    variables = ", ".join(f"`{name}`" for name in config.base_url_env) or text["no_vars"]
+    colon = text["colon"]
+    lines = [
+        f"### {config.display_name} (`{config.name}`)",
+        "",
+        f"- {text['install']}{colon}`{config.install_hint}`",
+        f"- {text['mode']}{colon}{_MODES[language][config.default_proxy_mode]}",
+        f"- {text['vars']}{colon}{variables}",
+        f"- {text['target']}{colon}{config.default_target}",
+        f"- {text['strip']}{colon}{f'`{strip}`' if strip else text['none']}",
+        f"- {text['hosts']}{colon}{', '.join(config.intercept_hosts)}",
+        f"- {text['errors']}{colon}{_ERROR_STYLES[language][config.error_style]}",
+    ]
+    for note in _NOTES.get(config.name, {}).get(language, ()):
+        lines += ["", note]
+    return lines
+
+
+def main(argv: Sequence[str]) -> int:
+    check = "--check" in argv
+    stale = []
+    for language, name in FILES.items():
+        path = DOCS / name
+        wanted = render(language)
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == wanted:
+            continue
+        if check:
+            stale.append(name)
+        else:
+            path.write_text(wanted, encoding="utf-8")
+            print(f"wrote docs/{name}")
+    if stale:
+        print(f"out of date: {', '.join(stale)}; run python -m claude_tap.clients.matrix", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
