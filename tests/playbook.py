@@ -119,8 +119,10 @@ class Playbook:
     def finish(self, *, at: float | None = None) -> Playbook:
         return self.feed(Finished(self._next(at)))
 
-    def fail(self, reason: str, *, by_client: bool = False, at: float | None = None) -> Playbook:
-        return self.feed(Failed(self._next(at), reason, by_client))
+    def fail(
+        self, reason: str, *, by_client: bool = False, by_stop: bool = False, at: float | None = None
+    ) -> Playbook:
+        return self.feed(Failed(self._next(at), reason, by_client, by_stop))
 
     def _next(self, at: float | None) -> float:
         return START_AT + (self._at + STEP_S if at is None else at)

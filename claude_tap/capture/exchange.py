@@ -78,6 +78,7 @@ class Failed:
     at: float
     reason: str
     by_client: bool = False  # True when the client went away, False when the upstream failed
+    by_stop: bool = False  # True when claude-tap's own stop cut it (in launch mode, after the client exited)
 
 
 ExchangeEvent = (

@@ -27,7 +27,7 @@ from claude_tap.capture.bodies import (
     utf8_text,
 )
 from claude_tap.capture.body_delta import BodyHistory
-from claude_tap.capture.exchange import Exchange, Headers, RequestStarted, Transport, WebSocketMessage
+from claude_tap.capture.exchange import Exchange, Failed, Headers, RequestStarted, Transport, WebSocketMessage
 from claude_tap.capture.records import (
     ExchangeRecord,
     JsonValue,
@@ -54,6 +54,7 @@ def build_record(
     body is staged in `history` under `exchange_id` for the writer to commit once written."""
     request = exchange.request
     upstream_url = request.upstream_url if request is not None else ""
+    failure = _failure(exchange)
     return {
         "type": "exchange",
         "id": exchange_id,
@@ -63,10 +64,26 @@ def build_record(
         "ttfb_ms": exchange.offset_ms(exchange.response.at) if exchange.response is not None else None,
         "duration_ms": exchange.offset_ms(exchange.finished_at) if exchange.finished_at is not None else None,
         "request": _request_part(exchange, exchange_id, defer_base64, history),
-        "response": _response_part(exchange, defer_base64),
+        "response": _response_part(exchange, defer_base64, failure),
         "upstream": upstream_base(upstream_url),
-        "error": exchange.failure.reason if exchange.failure is not None else None,
+        "error": failure.reason if failure is not None else None,
     }
+
+
+def _failure(exchange: Exchange) -> Failed | None:
+    """What cut the exchange short, or None when it ended normally.
+
+    A client that leaves a WebSocket between responses has ended its session: Codex exits without a
+    close frame once its last response completed (issue 10), and the tap, stopping as the client exits,
+    may cut the socket before it reads that. Either with a response unanswered, a socket whose API we
+    do not know, or an upstream that broke the socket, stays a failure."""
+    failure = exchange.failure
+    ended_by_us_or_client = failure is not None and (failure.by_client or failure.by_stop)
+    if failure is None or not ended_by_us_or_client or exchange.transport is not Transport.WEBSOCKET:
+        return failure
+    path = exchange.request.path if exchange.request is not None else ""
+    texts = [(message.direction, message.data) for message in exchange.ws_messages if message.kind == "text"]
+    return None if formats.websocket_unanswered(path, texts) == 0 else failure
 
 
 def headers_dict(headers: Headers) -> dict[str, str]:
@@ -135,14 +152,14 @@ def _body_delta(
     return fields
 
 
-def _response_part(exchange: Exchange, defer_base64: bool) -> ResponsePart:
+def _response_part(exchange: Exchange, defer_base64: bool, failure: Failed | None) -> ResponsePart:
     response = exchange.response
     headers: Headers = response.headers if response is not None else ()
     part: ResponsePart = {
         "status": response.status if response is not None else None,
         "headers": headers_dict(headers),
         "body_bytes": sum(len(chunk.data) for chunk in exchange.response_chunks),
-        "complete": exchange.failure is None and exchange.finished_at is not None,
+        "complete": failure is None and exchange.finished_at is not None,
     }
     if exchange.transport is Transport.WEBSOCKET:
         part["events"] = [_ws_event(exchange, message) for message in exchange.ws_messages]

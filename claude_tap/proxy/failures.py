@@ -76,7 +76,7 @@ def without_query(url: str) -> str:
     return url.partition("?")[0]
 
 
-def fail(exchange: Exchange, reason: str, *, by_client: bool = False) -> None:
+def fail(exchange: Exchange, reason: str, *, by_client: bool = False, by_stop: bool = False) -> None:
     """Record that `exchange` ended early, unless it has already ended."""
     if not exchange.is_done:
-        exchange.feed(Failed(time.monotonic(), reason, by_client=by_client))
+        exchange.feed(Failed(time.monotonic(), reason, by_client=by_client, by_stop=by_stop))

@@ -182,7 +182,7 @@ class Relay:
             return await self._relay_http(request, upstream_url, exchange)
         except asyncio.CancelledError:
             if self.stopping:  # the server cancels what is still running when the tap stops
-                fail(exchange, "claude-tap stopped before the exchange finished")
+                fail(exchange, "claude-tap stopped before the exchange finished", by_stop=True)
             else:
                 reason = "the client closed the connection before the exchange finished"
                 fail(exchange, reason, by_client=True)

@@ -7,7 +7,10 @@ ping and pong pass through unchanged (neither side answers pings on the other's 
 binary and close are reported as `WebSocketMessage`s.
 A close frame from either side is passed on with its code and reason and the other side's reply
 comes back; a connection dropped without a close frame is mirrored (the client's transport is
-aborted) or, for a vanished client, the upstream is told 1001 "going away".
+aborted) or, for a vanished client, the upstream is told 1001 "going away". A vanished client is
+reported as a failure by the client (a stop of the tap with a socket open, as one by the stop); only the
+record, which knows the API, can tell whether that came between responses (a normal end) or in the
+middle of one.
 
 This module knows nothing about clients or API formats.
 """
@@ -107,7 +110,18 @@ async def relay_websocket(
             if not name.lower().startswith("sec-websocket-")
         )
         await client.prepare(request)
-        await _splice(request, client, upstream, exchange)
+        try:
+            await _splice(request, client, upstream, exchange)
+        except asyncio.CancelledError:
+            # The server cancels this handler when the client's connection goes (handler_cancellation):
+            # a client that exits without a close frame, as Codex does, ends here rather than in a pump,
+            # or in the tap's stop, should the stop come first. Whether either cut a response short is
+            # for the record to tell (capture/record.py), which knows the API.
+            if relay.stopping:
+                fail(exchange, "claude-tap stopped with the WebSocket open", by_stop=True)
+            else:
+                fail(exchange, "the client went away without closing the WebSocket", by_client=True)
+            raise
         return client
     finally:
         if not upstream.closed:

@@ -268,6 +268,9 @@ async def test_codex_over_websocket_is_recorded(tmp_path: Path) -> None:
     assert len(exchanges) == 1
     socket = exchanges[0]
     assert socket["transport"] == "websocket" and socket["response"]["status"] == 101
+    # Codex exits without a close frame once its last response completed: a normal end (issue 10).
+    assert socket["error"] is None and socket["response"]["complete"] is True
+    assert "claude-tap: 1 call, 0 errors" in result.stderr
     assert socket["request"]["path"] == "/v1/responses"
     assert socket["request"]["headers"]["authorization"] == f"Bearer {redacted(API_KEY)}"
     events = socket["response"]["events"]

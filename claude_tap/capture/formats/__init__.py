@@ -4,7 +4,8 @@
 stream events to the final response object that API returns without streaming. `detect_api`
 recognises the API from the event payloads, with the request path as a hint when they say
 nothing; `reassemble` does both and never raises: unreadable events are skipped and listed under
-`common.NOTES_KEY` in the result.
+`common.NOTES_KEY` in the result. `websocket_unanswered` says, for an API spoken over a WebSocket,
+how many requests on the socket never got their final answer.
 
 Knows nothing about HTTP, sockets, clients or the trace file.
 """
@@ -14,17 +15,25 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from claude_tap.capture.bodies import parse_json
 from claude_tap.capture.formats import anthropic, chat_completions, gemini, openai_responses
 from claude_tap.capture.formats.common import SHAPE_ERRORS, EventLike, read_event
 from claude_tap.capture.records import JsonValue
 
 Reassembler = Callable[[Iterable[EventLike]], dict[str, JsonValue]]
+# (sender, parsed text message) pairs in socket order -> requests still waiting for their answer.
+UnansweredCounter = Callable[[Iterable[tuple[str, JsonValue]]], int]
 
 REASSEMBLERS: dict[str, Reassembler] = {
     anthropic.API: anthropic.reassemble,
     openai_responses.API: openai_responses.reassemble,
     chat_completions.API: chat_completions.reassemble,
     gemini.API: gemini.reassemble,
+}
+
+# The APIs whose WebSocket protocol we know: Codex's Responses socket.
+WEBSOCKET_COUNTERS: dict[str, UnansweredCounter] = {
+    openai_responses.API: openai_responses.unanswered_requests,
 }
 
 # Checked in this order on each event; the first event any of them claims decides the API.
@@ -76,3 +85,22 @@ def reassemble(path: str, events: Iterable[EventLike]) -> dict[str, JsonValue] |
     if api is None:
         return None
     return REASSEMBLERS[api](events)
+
+
+def websocket_unanswered(path: str, messages: Iterable[tuple[str, bytes]]) -> int | None:
+    """How many requests on a WebSocket got no final answer, or None when its API is unknown.
+
+    `messages` are (sender, text message bytes) in socket order; a message that is not JSON is
+    skipped. The API is recognised as for a stream: from the messages, else from the path."""
+    parsed: list[tuple[str, JsonValue]] = []
+    for sender, data in messages:
+        try:
+            parsed.append((sender, parse_json(data.decode("utf-8"))))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            continue
+    claimed = (
+        api for _, payload in parsed for api, looks_like in _PAYLOAD_TESTS if looks_like("message", payload)
+    )
+    api = next(claimed, None) or _api_from_path(path)
+    counter = WEBSOCKET_COUNTERS.get(api) if api is not None else None
+    return counter(parsed) if counter is not None else None

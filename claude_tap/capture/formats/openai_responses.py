@@ -162,3 +162,21 @@ def looks_like(name: str, payload: JsonValue) -> bool:
         return False
     kind = payload.get("type")
     return isinstance(kind, str) and kind.startswith("response.")
+
+
+def unanswered_requests(messages: Iterable[tuple[str, JsonValue]]) -> int:
+    """On a Responses WebSocket, how many response.create messages no final event answered.
+
+    `messages` are (sender, parsed text message) in the order they went over the socket, sender
+    "client" or "server". A response ends with response.completed, .failed or .incomplete, or an
+    `error` message. 0: the socket was between responses, so a client that leaves then has ended its
+    session, not cut a response short.
+    """
+    pending = 0
+    for sender, payload in messages:
+        kind = payload.get("type") if isinstance(payload, dict) else None
+        if sender == "client" and kind == "response.create":
+            pending += 1
+        elif sender == "server" and pending and (kind in _TERMINAL or kind == "error"):
+            pending -= 1
+    return pending
