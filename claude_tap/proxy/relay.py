@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from claude_tap.capture.exchange import (
@@ -81,6 +82,7 @@ class RelaySettings:
     connect_timeout_s: float = 30.0
     read_timeout_s: float = 600.0
     upstream_ssl: ssl.SSLContext | None = None  # None: the system's trust store
+    resolver: AbstractResolver | None = None  # None: aiohttp's default (forward mode maps --tap-resolve)
 
 
 class Relay:
@@ -103,7 +105,9 @@ class Relay:
         self._proxy_by_origin.clear()
         settings = self.settings
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, ssl=settings.upstream_ssl or True),
+            connector=aiohttp.TCPConnector(
+                limit=0, ssl=settings.upstream_ssl or True, resolver=settings.resolver
+            ),
             timeout=aiohttp.ClientTimeout(
                 total=None, connect=settings.connect_timeout_s, sock_read=settings.read_timeout_s
             ),
