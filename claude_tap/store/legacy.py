@@ -21,8 +21,10 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from claude_tap.capture.body_delta import BodySharer
 from claude_tap.capture.records import FORMAT_VERSION
 from claude_tap.capture.redact import Redactor
+from claude_tap.normalize.memo import IdentityMemo
 
 Record = dict[str, Any]
 
@@ -52,6 +54,9 @@ class LegacyImporter:
 
     def __init__(self, redactor: Redactor | None = None) -> None:
         self._redactor = redactor or Redactor()
+        # Every old line holds its whole body: share what repeats before redacting, so each part of
+        # the history is redacted (and later normalized) once, as for our own traces.
+        self._sharer = BodySharer()
         self._seq = 0
         self._session_done = False
 
@@ -70,7 +75,10 @@ class LegacyImporter:
             records.append(self._redactor.redact_record(transcript_record(line)))
         else:
             self._seq += 1
-            records.append(self._redactor.redact_record(exchange_record(line, self._seq)))
+            shared, whole = self._sharer.share(exchange_record(line, self._seq, size_request_body=False))
+            if whole is not None:  # a JSON object: sized now, each repeated part serialized once
+                shared["request"]["body_bytes"] = _serialized_size(whole)
+            records.append(self._redactor.redact_record(shared))
         return records
 
 
@@ -92,7 +100,9 @@ def session_record(first_line: Record) -> Record:
     }
 
 
-def exchange_record(line: Record, seq: int) -> Record:
+def exchange_record(line: Record, seq: int, *, size_request_body: bool = True) -> Record:
+    """The exchange record of a legacy line. Without `size_request_body`, a JSON request body's
+    `body_bytes` is left 0 for the caller, which sizes it after sharing its repeated parts."""
     request = line["request"]
     response = _object(line.get("response"))
     upstream = _text_or_none(line.get("upstream_base_url")) or ""
@@ -121,7 +131,7 @@ def exchange_record(line: Record, seq: int) -> Record:
             "url": upstream.rstrip("/") + path if upstream else path,
             "path": path,
             "headers": _headers(request.get("headers")),
-            **_body_fields(request.get("body")),
+            **_body_fields(request.get("body"), sized=size_request_body),
         },
         "response": converted_response,
         "upstream": upstream,
@@ -209,8 +219,9 @@ def _ws_events(raw: Any, default_direction: str) -> list[Record]:
     return events
 
 
-def _body_fields(body: Any) -> Record:
-    """Our body fields (body | body_text, body_bytes) for a legacy body."""
+def _body_fields(body: Any, *, sized: bool = True) -> Record:
+    """Our body fields (body | body_text, body_bytes) for a legacy body; an object's body_bytes
+    is 0 unless `sized`."""
     if body is None:
         return {"body_bytes": 0}
     if isinstance(body, dict) and body.get("_encoding") == "protobuf":
@@ -221,8 +232,32 @@ def _body_fields(body: Any) -> Record:
         }
     if isinstance(body, str):
         return {"body_text": body, "body_bytes": len(body.encode("utf-8", "surrogatepass"))}
-    serialized = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return {"body": body, "body_bytes": len(serialized.encode("utf-8", "surrogatepass"))}
+    return {"body": body, "body_bytes": _serialized_size(body) if sized or not isinstance(body, dict) else 0}
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+
+
+# Sizes of the values a session's bodies repeat, each serialized once (normalize/memo.py).
+_value_size = IdentityMemo(_json_size)
+
+
+def _serialized_size(body: Any) -> int:
+    """The size of `body` as compact JSON, serializing each top-level value and list item once
+    however many bodies repeat it (their repeats are the same objects after sharing)."""
+    if body is None:
+        return 0
+    if not isinstance(body, dict):
+        return _json_size(body)
+    size = 2 + max(0, len(body) - 1)  # braces, commas
+    for key, value in body.items():
+        size += _json_size(key) + 1
+        if isinstance(value, list):
+            size += 2 + max(0, len(value) - 1) + sum(_value_size(item) for item in value)
+        else:
+            size += _value_size(value)
+    return size
 
 
 def _headers(raw: Any) -> dict[str, str]:

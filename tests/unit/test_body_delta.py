@@ -14,6 +14,7 @@ from claude_tap.capture.body_delta import (
     MIN_SAVED_CHARS,
     BodyHistory,
     BodyResolver,
+    BodySharer,
     common_prefix_length,
     index_body,
 )
@@ -218,3 +219,43 @@ def test_common_prefix_length_is_the_shared_opening(a: str, b: str) -> None:
     while expected < min(len(a), len(b)) and a[expected] == b[expected]:
         expected += 1
     assert common_prefix_length(a, b) == expected
+
+
+# -- whole bodies shared by value (the earlier claude-tap's traces) ---------------------------------
+
+
+def whole_record(record_id: str, body: dict[str, Any], path: str = "/v1/messages") -> dict[str, Any]:
+    return {"type": "exchange", "id": record_id, "request": {"path": path, "body": body}}
+
+
+def test_whole_bodies_are_shared_by_value_and_read_back_equal() -> None:
+    sharer, resolver = BodySharer(), BodyResolver()
+    bodies = [json.loads(json.dumps(claude_body(turns))) for turns in range(1, 6)]  # distinct objects
+    wholes = []
+    for n, body in enumerate(bodies):
+        shared, whole = sharer.share(whole_record(f"ex-{n}", body))
+        wholes.append(whole)
+        assert whole == body
+        assert resolver.resolve(json.loads(json.dumps(shared)))["request"]["body"] == body
+    last, _ = sharer.share(whole_record("ex-9", json.loads(json.dumps(claude_body(6)))))
+    assert last["request"]["body_ref"] == {
+        "base": "ex-4",
+        "same": ["system", "tools"],
+        "prefix": {"messages": 4},
+    }
+    assert len(last["request"]["body"]["messages"]) == 2
+    # What repeats is the earlier body's very object, so the next comparison is an identity check.
+    assert wholes[4]["messages"][0] is wholes[3]["messages"][0]
+
+
+def test_a_body_that_repeats_nothing_stays_whole() -> None:
+    sharer = BodySharer()
+    sharer.share(whole_record("ex-1", {"messages": [{"role": "user", "content": "a"}]}))
+    record = whole_record("ex-2", {"messages": [{"role": "user", "content": "b"}]})
+    assert sharer.share(record)[0] is record
+
+
+def test_records_that_are_not_whole_object_bodies_pass_through() -> None:
+    sharer = BodySharer()
+    for record in ({"type": "session"}, whole_record("ex-1", {}) | {"request": {"body": "text"}}):
+        assert sharer.share(record) == (record, None)

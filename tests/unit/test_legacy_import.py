@@ -264,3 +264,39 @@ def test_a_zstd_compressed_legacy_file_reads_too(tmp_path: Path) -> None:
     records, report = read_trace(path)
     assert [r["type"] for r in records] == ["session", "exchange"]
     assert report.source_format == "legacy"
+
+
+def test_a_long_legacy_session_shares_its_repeated_history_and_keeps_exact_sizes(tmp_path: Path) -> None:
+    """Every old line holds its whole body; the import stores what each adds (body_ref), so a long
+    session is redacted and normalized once per message, and body_bytes stay the real sizes."""
+    from claude_tap.normalize.session import normalize_records
+
+    system = [{"type": "text", "text": "system prompt " * 100}]
+    lines, bodies = [], []
+    for turn in range(1, 6):
+        messages = [{"role": "user", "content": f"message {n} " * 80} for n in range(turn)]
+        body = {"model": "claude-x", "messages": messages, "system": system}
+        bodies.append(body)
+        lines.append(
+            {
+                "timestamp": f"2025-01-01T00:00:0{turn}Z",
+                "request_id": f"req_{turn}",
+                "turn": turn,
+                "request": {"method": "POST", "path": "/v1/messages", "headers": {}, "body": body},
+                "response": {"status": 200, "headers": {}, "body": {"type": "message", "content": []}},
+            }
+        )
+    path = tmp_path / "old.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    records, _ = read_trace(path)
+    exchanges = [r for r in records if r["type"] == "exchange"]
+    assert exchanges[-1]["request"]["body_ref"] == {
+        "base": "ex-000004",
+        "same": ["system"],
+        "prefix": {"messages": 4},
+    }
+    assert [len(r["request"]["body"]["messages"]) for r in exchanges] == [1, 1, 1, 1, 1]
+    sizes = [len(json.dumps(b, separators=(",", ":")).encode()) for b in bodies]
+    assert [r["request"]["body_bytes"] for r in exchanges] == sizes
+    _, turns = normalize_records(records)
+    assert [turn["request_body"] for turn in turns] == bodies
