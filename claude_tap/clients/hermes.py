@@ -6,9 +6,10 @@ set) and "Custom OpenAI-compatible provider (--tap-proxy-mode reverse)", strip /
 
 Reverse mode cannot use OPENAI_BASE_URL: Hermes ignores it for `--provider custom`, and the .env in its
 HERMES_HOME overrides the process environment. So the child runs with a HERMES_HOME of our own
-(`claude_tap.hermes_home` builds it, runs hermes, removes it) whose config.yaml names one provider,
-`claude-tap`, with base_url `<proxy>/v1` and its key read from the variable named by `key_env`
-(OPENAI_API_KEY); the user's .env is copied in so their keys still resolve. Requests reach the proxy as
+(see clients/home.py: the user's entries linked in, so sessions, memories and .env keys stay theirs)
+whose config.yaml names one provider, `claude-tap`, with base_url `<proxy>/v1` and its key read from
+the variable named by `key_env` (OPENAI_API_KEY). The rest of the user's config.yaml is not carried
+over: it is YAML, and claude-tap reads no YAML. Requests reach the proxy as
 `/v1/chat/completions`; the proxy strips /v1 and sends them to `<target>/chat/completions`, where the
 target is an OpenAI-compatible base that includes its version (https://api.openai.com/v1 by default).
 Hermes's model probes (/v1/models, /api/v1/models, /api/show) pass through the same way.
@@ -22,19 +23,16 @@ This module knows nothing about processes, sockets or the proxy, and reads no fi
 
 from __future__ import annotations
 
-import sys
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from claude_tap.clients.base import ArgvRewrite, ClientConfig, ProxyMode, TargetChoice, env_value
+from claude_tap.clients.home import ReverseHome, launcher_argv, launcher_env
 
 DEFAULT_TARGET = "https://api.openai.com/v1"
 PROVIDER_NAME = "claude-tap"
 KEY_ENV = "OPENAI_API_KEY"
-LAUNCHER_MODULE = "claude_tap.hermes_home"
-# Read by claude_tap.hermes_home: where the proxy is. A variable, not an argument, so the
-# command line the user sees with --tap-no-launch stays short.
-PROXY_URL_ENV = "CLAUDE_TAP_HERMES_PROXY_URL"
 
 
 def detect_target(env: Mapping[str, str], home: Path, cwd: Path, argv: Sequence[str]) -> TargetChoice:
@@ -74,6 +72,14 @@ def reverse_config(proxy_url: str, model: str | None) -> dict[str, object]:
     return {"model": chosen, "providers": {PROVIDER_NAME: provider}}
 
 
+def reverse_files(current: Mapping[str, str | None], proxy_url: str, argv: Sequence[str]) -> dict[str, str]:
+    config = reverse_config(proxy_url, model_from_argv(argv))
+    return {"config.yaml": json.dumps(config, indent=2) + "\n"}
+
+
+REVERSE_HOME = ReverseHome("HERMES_HOME", ".hermes", ("config.yaml",), reverse_files)
+
+
 def model_from_argv(argv: Sequence[str]) -> str | None:
     """The value of `-m X` / `--model X` / `--model=X`, if the user chose a model on the command line."""
     for index, arg in enumerate(argv):
@@ -87,16 +93,11 @@ def model_from_argv(argv: Sequence[str]) -> str | None:
 
 
 def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[str, str]:
-    child = dict(env)
-    if mode == "reverse":
-        child[PROXY_URL_ENV] = proxy_url
-    return child
+    return launcher_env(env, proxy_url) if mode == "reverse" else dict(env)
 
 
 def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
-    if mode == "reverse":
-        return [sys.executable, "-m", LAUNCHER_MODULE, "hermes", *argv]
-    return ["hermes", *argv]
+    return launcher_argv("hermes", "hermes", argv) if mode == "reverse" else ["hermes", *argv]
 
 
 HERMES = ClientConfig(

@@ -174,13 +174,20 @@ _NOTES: dict[str, dict[Language, tuple[str, ...]]] = {
     },
     "pi": {
         "en": (
-            "Forward mode records every provider, WebSocket included (its ChatGPT-login provider). Reverse "
-            "mode: OPENAI_BASE_URL for OpenAI-compatible setups; Pi ignores ANTHROPIC_BASE_URL.",
+            "Forward mode records every provider, WebSocket included (its ChatGPT-login provider).",
+            "Reverse mode covers Pi's `openai` provider. Pi reads neither OPENAI_BASE_URL nor "
+            "ANTHROPIC_BASE_URL, so it runs with a temporary PI_CODING_AGENT_DIR of claude-tap's: your "
+            "entries linked in (logins and sessions stay yours), and your models.json with "
+            "`providers.openai.baseUrl` at the tap. Example: `claude-tap --tap-client pi "
+            "--tap-proxy-mode reverse -- --provider openai --model gpt-4o-mini -p hi`.",
         ),
         "zh": (
-            "正向模式可记录所有提供方，包括 WebSocket（ChatGPT 登录的提供方）。反向模式：OpenAI "
-            "兼容的配置使用 "
-            "OPENAI_BASE_URL；Pi 忽略 ANTHROPIC_BASE_URL。",
+            "正向模式可记录所有提供方，包括 WebSocket（ChatGPT 登录的提供方）。",
+            "反向模式支持 Pi 的 `openai` 提供方。Pi 既不读 OPENAI_BASE_URL 也不读 ANTHROPIC_BASE_URL，"
+            "因此它会在 claude-tap 创建的临时 PI_CODING_AGENT_DIR 中运行：你的文件以链接方式放入"
+            "（登录信息和会话仍是你的），models.json 取自你的文件，并把 `providers.openai.baseUrl` 指向 "
+            "claude-tap。示例：`claude-tap --tap-client pi --tap-proxy-mode reverse -- --provider openai "
+            "--model gpt-4o-mini -p hi`。",
         ),
     },
     "hermes": {
@@ -190,7 +197,7 @@ _NOTES: dict[str, dict[Language, tuple[str, ...]]] = {
             "Reverse mode cannot use OPENAI_BASE_URL (ignored with `--provider custom`, and ~/.hermes/.env "
             "overrides the environment): Hermes runs in a temporary HERMES_HOME of claude-tap's whose "
             "config names one provider, `claude-tap`, at the tap's /v1, with its key from OPENAI_API_KEY; "
-            "your .env is copied in. Choose the model with `-m`.",
+            "your other files (.env, sessions, memories) are linked in. Choose the model with `-m`.",
             "`hermes gateway start` would hand the gateway to systemd/launchd, out of reach; claude-tap runs "
             "`gateway run` instead and says so. `-z` exits 0 even when the model call fails: the summary "
             "still shows the error.",
@@ -200,7 +207,8 @@ _NOTES: dict[str, dict[Language, tuple[str, ...]]] = {
             "反向模式不能用 OPENAI_BASE_URL（`--provider custom` 时被忽略，且 ~/.hermes/.env "
             "会覆盖环境变量）："
             "Hermes 在 claude-tap 创建的临时 HERMES_HOME 中运行，其配置只有一个名为 `claude-tap` 的提供方，"
-            "指向 claude-tap 的 /v1，密钥取自 OPENAI_API_KEY；你的 .env 会被复制进去。用 `-m` 选择模型。",
+            "指向 claude-tap 的 /v1，密钥取自 OPENAI_API_KEY；"
+            "你的其他文件（.env、会话、记忆）以链接方式放入。用 `-m` 选择模型。",
             "`hermes gateway start` 会把网关交给 systemd/launchd，代理无法触及；claude-tap 改为运行 "
             "`gateway run` 并给出提示。`-z` 即使模型调用失败也返回 0：汇总中仍会显示错误。",
         ),

@@ -1,49 +1,78 @@
-"""Pi (`pi`, npm @mariozechner/pi-coding-agent): forward mode by default; reverse for OpenAI-compatible APIs.
+"""Pi (`pi`, npm @mariozechner/pi-coding-agent): forward mode by default; reverse for its OpenAI provider.
 
 Spec rows "Pi / Provider creds via Pi /login or PI_CODING_AGENT_DIR auth file" (forward, any HTTPS
 upstream; WebSocket only for its ChatGPT-login provider) and "Custom OpenAI-compatible setup
 (--tap-proxy-mode reverse)": Pi talks to whichever providers its model registry names, so forward mode
-is the default. Its OpenAI client takes OPENAI_BASE_URL (a base including /v1, as the OpenAI SDK
-expects), so reverse mode gives the child `<proxy>/v1` and the proxy sends `/v1/...` to
-`<target>/v1/...`, stripping nothing. Pi ignores ANTHROPIC_BASE_URL: there is no Anthropic reverse row.
+is the default.
 
-Where the real upstream is: OPENAI_BASE_URL in the environment, else https://api.openai.com.
+Reverse mode cannot use a variable: Pi 0.73 hands every built-in model its registry's baseUrl, so
+OPENAI_BASE_URL is never read (measured: the request went to api.openai.com), and it ignores
+ANTHROPIC_BASE_URL too. Its documented way to route a provider through a proxy is `providers.openai.
+baseUrl` in models.json, in the directory PI_CODING_AGENT_DIR names (default ~/.pi/agent). So the child
+runs with a directory of our own (clients/home.py: the user's entries linked in, so logins and sessions
+stay theirs) whose models.json is the user's with that one field set to `<proxy>/v1`. Requests reach
+the proxy as `/v1/responses` (or `/v1/chat/completions`) and go to `<target>/v1/...`, stripping nothing.
 
-This module knows nothing about processes, sockets or the proxy, and reads no files.
+Where the real upstream is: `providers.openai.baseUrl` in the user's models.json; else
+https://api.openai.com.
+
+This module knows nothing about processes, sockets or the proxy. It reads only the user's models.json.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from claude_tap.clients.base import (
-    ClientConfig,
-    ProxyMode,
-    TargetChoice,
-    env_value,
-    keep_argv,
-    keep_path,
-    reverse_env,
-)
+from claude_tap.clients.base import ClientConfig, ProxyMode, TargetChoice, keep_argv, keep_path
+from claude_tap.clients.files import first_string, json_path, read_json
+from claude_tap.clients.home import ReverseHome, launcher_argv, launcher_env
 
 DEFAULT_TARGET = "https://api.openai.com"
-BASE_URL_ENV = ("OPENAI_BASE_URL",)
+PROVIDER = "openai"
+MODELS_FILE = "models.json"
 
 
 def detect_target(env: Mapping[str, str], home: Path, cwd: Path, argv: Sequence[str]) -> TargetChoice:
-    base_url = env_value(env, "OPENAI_BASE_URL")
-    if base_url is not None:
-        return TargetChoice(base_url.rstrip("/"), "OPENAI_BASE_URL in the environment")
-    return TargetChoice(DEFAULT_TARGET, "default")
+    notes: list[str] = []
+    label = "$PI_CODING_AGENT_DIR/models.json" if env.get(REVERSE_HOME.env_var) else "~/.pi/agent/models.json"
+    user_dir = REVERSE_HOME.user_dir({**env, "HOME": str(home)})
+    models = read_json(label, cwd / user_dir / MODELS_FILE, notes)
+    configured = first_string(json_path(models, ("providers", PROVIDER, "baseUrl")))
+    if configured is not None:
+        return TargetChoice(configured.rstrip("/"), f"providers.openai.baseUrl in {label}", tuple(notes))
+    return TargetChoice(DEFAULT_TARGET, "default", tuple(notes))
+
+
+def reverse_files(current: Mapping[str, str | None], proxy_url: str, argv: Sequence[str]) -> dict[str, str]:
+    """The user's models.json with the OpenAI provider's baseUrl at the proxy (a file that is not a
+    JSON object is replaced: Pi would refuse it anyway)."""
+    try:
+        models = json.loads(current.get(MODELS_FILE) or "{}")
+    except json.JSONDecodeError:
+        models = {}
+    if not isinstance(models, dict):
+        models = {}
+    providers = models.get("providers")
+    if not isinstance(providers, dict):
+        providers = models["providers"] = {}
+    provider = providers.get(PROVIDER)
+    if not isinstance(provider, dict):
+        provider = providers[PROVIDER] = {}
+    provider["baseUrl"] = proxy_url.rstrip("/") + "/v1"
+    return {MODELS_FILE: json.dumps(models, indent=2) + "\n"}
+
+
+REVERSE_HOME = ReverseHome("PI_CODING_AGENT_DIR", ".pi/agent", (MODELS_FILE,), reverse_files)
 
 
 def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[str, str]:
-    return reverse_env(env, mode, {"OPENAI_BASE_URL": proxy_url.rstrip("/") + "/v1"})
+    return launcher_env(env, proxy_url) if mode == "reverse" else dict(env)
 
 
 def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
-    return ["pi", *argv]
+    return launcher_argv("pi", "pi", argv) if mode == "reverse" else ["pi", *argv]
 
 
 PI = ClientConfig(
@@ -53,7 +82,7 @@ PI = ClientConfig(
     install_hint="npm install -g @mariozechner/pi-coding-agent",
     default_proxy_mode="forward",
     default_target=DEFAULT_TARGET,
-    base_url_env=BASE_URL_ENV,
+    base_url_env=(),  # reverse mode goes through models.json in a directory of our own
     error_style="openai",
     detect_target=detect_target,
     reverse_strip_path_prefix=keep_path,

@@ -63,8 +63,8 @@ def test_every_client_of_the_spec_is_registered() -> None:
     assert set(CLIENT_CONFIGS) == set(SPEC_DEFAULT_MODES)
 
 
-# Clients with no base-URL variable: forward only (cursor, qoder), or a config file of our own (hermes).
-NO_BASE_URL_ENV = {"cursor", "qoder", "hermes"}
+# Clients with no base-URL variable: forward only (cursor, qoder), or a config file of our own (hermes, pi).
+NO_BASE_URL_ENV = {"cursor", "qoder", "hermes", "pi"}
 
 
 @pytest.mark.parametrize("config", CLIENT_CONFIGS.values(), ids=list(CLIENT_CONFIGS))
