@@ -143,7 +143,12 @@ def dispatch(command: Command, environment: Environment) -> int:
             return view(command, environment)
         case "export":
             return export(command, environment)
-        case "sessions" | "ca" | "doctor":
+        case "ca":
+            from claude_tap.trust import ca_command
+
+            args = command.args
+            return ca_command(environment, trust=bool(args["trust"]), regenerate=bool(args["regenerate"]))
+        case "sessions" | "doctor":
             raise CommandError(f"`{PROG} {command.name}` is not available yet in this version.")
         case _:
             raise AssertionError(f"no handler for command {command.name!r}")

@@ -93,9 +93,14 @@ def resolve_executable(name: str, env: Mapping[str, str], install_hint: str = ""
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 PROXY_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")
-# Every runtime an agent or its tools may use (node, python ssl/requests, curl, git, aws, codex).
+# Never set, and removed from the child's environment in forward mode: with ALL_PROXY, Claude Code
+# sends plain-HTTP requests carrying its key (measured with six real CLIs through a stand-in proxy).
+DROPPED_PROXY_ENV = ("ALL_PROXY", "all_proxy")
+# Our CA alone: Node adds this file to its own roots (Gemini CLI and Pi trust nothing else).
+CA_ONLY_ENV = ("NODE_EXTRA_CA_CERTS",)
+# Every other runtime an agent or its tools may use (python ssl/requests, curl, git, aws, codex) takes
+# the file as its whole trust store: system roots plus our CA.
 CA_BUNDLE_ENV = (
-    "NODE_EXTRA_CA_CERTS",
     "SSL_CERT_FILE",
     "REQUESTS_CA_BUNDLE",
     "CURL_CA_BUNDLE",
@@ -115,12 +120,18 @@ def keep_loopback_direct(env: Mapping[str, str]) -> dict[str, str]:
     return child
 
 
-def forward_proxy_env(env: Mapping[str, str], proxy_url: str, ca_bundle: Path) -> dict[str, str]:
-    """Forward mode (DESIGN §3): proxy variables, loopback kept direct, and trust variables pointing
-    at `ca_bundle` (system roots plus our CA) so the agent's own tools keep working."""
+def forward_proxy_env(
+    env: Mapping[str, str], proxy_url: str, ca_bundle: Path, ca_cert: Path
+) -> dict[str, str]:
+    """Forward mode (DESIGN §3): proxy variables (never ALL_PROXY), loopback and the user's NO_PROXY
+    entries kept direct, and trust variables: `ca_bundle` (system roots plus our CA) for runtimes that
+    take it as their whole store, so the agent's own tools keep working; `ca_cert` alone for Node."""
     child = keep_loopback_direct(env)
+    for name in DROPPED_PROXY_ENV:
+        child.pop(name, None)
     child.update(dict.fromkeys(PROXY_ENV, proxy_url))
     child.update(dict.fromkeys(CA_BUNDLE_ENV, str(ca_bundle)))
+    child.update(dict.fromkeys(CA_ONLY_ENV, str(ca_cert)))
     return child
 
 

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from claude_tap import __version__
 from claude_tap.clients.base import ProxyMode
+from claude_tap.proxy.resolve import Resolve
 
 PROG = "claude-tap"
 SUBCOMMANDS = ("demo", "view", "export", "sessions", "ca", "doctor")
@@ -114,6 +115,35 @@ def parse_seconds(value: str) -> float:
     return seconds
 
 
+def parse_seconds_or_off(value: str) -> float:
+    """Seconds, where 0 turns the feature off."""
+    if value.strip() in ("0", "0.0", "off"):
+        return 0.0
+    return parse_seconds(value)
+
+
+def parse_resolve(value: str) -> Resolve:
+    return Resolve.parse(value)
+
+
+def parse_file(value: str) -> Path:
+    path = Path(value.strip()).expanduser()
+    if not path.is_file():
+        raise ValueError(f"{value!r} is not a file")
+    return path
+
+
+def parse_proxy_url(value: str) -> str:
+    """An http(s) proxy URL, or "direct" (also "none") for no proxy at all."""
+    text = value.strip()
+    if text.lower() in ("direct", "none"):
+        return "direct"
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("the proxy must be an http(s) URL such as http://proxy.example:3128, or direct")
+    return text.rstrip("/")
+
+
 def parse_dir(value: str) -> Path:
     if not value.strip():
         raise ValueError("the directory is empty; give a path, e.g. ./traces")
@@ -153,6 +183,7 @@ class Flag:
     parse: Callable[[str], object] | None  # None: a switch that takes no value
     metavar: str | None = None
     known_values: Callable[[], Iterable[str]] | None = None  # listed in the help, read when it is shown
+    repeatable: bool = False  # may be given many times; its variable holds values separated by spaces
 
     @property
     def option(self) -> str:
@@ -199,11 +230,55 @@ FLAGS: tuple[Flag, ...] = (
     Flag(
         "proxy_mode",
         Group.PROXY,
-        "reverse (the client's base-URL variable points at the tap) or forward (HTTPS proxy; not available "
-        "yet); without it, the client's default",
+        "reverse (the client's base-URL variable points at the tap) or forward (the tap is the client's "
+        "HTTPS proxy and decrypts its model hosts with a local CA, see `claude-tap ca`); without it, the "
+        "client's default",
         None,
         parse_mode,
         "{reverse,forward}",
+    ),
+    Flag(
+        "intercept_all",
+        Group.PROXY,
+        "forward mode: decrypt and record every host, not only the client's model hosts",
+        False,
+        None,
+    ),
+    Flag(
+        "resolve",
+        Group.PROXY,
+        "forward mode: connect to ADDR:PORT whenever HOST:PORT is asked for (like curl's --connect-to; "
+        "TLS still checks HOST); repeatable",
+        None,
+        parse_resolve,
+        "HOST:PORT:ADDR:PORT",
+        repeatable=True,
+    ),
+    Flag(
+        "upstream_ca",
+        Group.PROXY,
+        "a PEM file of extra CAs to trust for upstream TLS (a corporate or test CA), besides the system's",
+        None,
+        parse_file,
+        "FILE",
+    ),
+    Flag(
+        "upstream_proxy",
+        Group.PROXY,
+        "the proxy the tap itself uses to reach upstreams, or direct; without it, the tap's own "
+        "HTTPS_PROXY/HTTP_PROXY/NO_PROXY",
+        None,
+        parse_proxy_url,
+        "URL",
+    ),
+    Flag(
+        "watchdog",
+        Group.PROXY,
+        "forward mode: say on stderr when nothing was recorded this many seconds after the client started "
+        "(0: never)",
+        30.0,
+        parse_seconds_or_off,
+        "SECONDS",
     ),
     Flag(
         "port", Group.PROXY, "port to listen on; 0 picks any free port and prints it", 0, parse_port, "PORT"
@@ -266,7 +341,7 @@ SUBCOMMAND_FLAGS: dict[str, tuple[str, ...]] = {
     "view": ("port", "host", "no_open", "debug"),
     "export": ("debug",),
     "sessions": ("debug",),
-    "ca": ("debug",),
+    "ca": ("debug",),  # and its own --trust, --regenerate
     "doctor": ("client", "target", "debug"),
 }
 
@@ -278,6 +353,11 @@ class TapOptions:
     client: str = "claude"
     target: str | None = None
     proxy_mode: ProxyMode | None = None  # None: the client's default_proxy_mode
+    intercept_all: bool = False
+    resolve: tuple[Resolve, ...] = ()
+    upstream_ca: Path | None = None
+    upstream_proxy: str | None = None  # None: the tap's own environment; "direct": none
+    watchdog: float = 30.0  # 0: off
     port: int = 0
     host: str = "127.0.0.1"
     no_launch: bool = False
@@ -395,17 +475,19 @@ def _options_from(
     for flag in flags:
         given = getattr(namespace, flag.name)
         if given is not None and given is not False:
-            values[flag.name] = given
+            values[flag.name] = tuple(given) if flag.repeatable else given
         elif flag.env_var in environ:
             values[flag.name] = _from_env(flag, environ[flag.env_var])
             from_env[flag.name] = flag.env_var
         else:
-            values[flag.name] = flag.default
+            values[flag.name] = () if flag.repeatable else flag.default
     return values, from_env
 
 
 def _from_env(flag: Flag, raw: str) -> object:
     try:
+        if flag.repeatable and flag.parse is not None:
+            return tuple(flag.parse(item) for item in raw.split())
         return (flag.parse or parse_switch)(raw)
     except ValueError as error:
         raise UsageError(f"{flag.env_var}={raw!r}: {error}. Fix or unset the variable.") from None
@@ -435,6 +517,7 @@ def _add_flags(parser: argparse.ArgumentParser, flags: Sequence[Flag]) -> None:
                 type=_argparse_type(flag),
                 metavar=flag.metavar,
                 help=flag.help_text(),
+                action="append" if flag.repeatable else "store",
             )
         else:
             target.add_argument(flag.option, dest=flag.name, action="store_true", help=flag.help_text())
@@ -498,7 +581,7 @@ SUBCOMMAND_HELP = {
     "in the viewer, served on loopback.",
     "export": "Write a trace as a self-contained HTML page, Markdown or plain JSON Lines.",
     "sessions": "List recorded sessions, newest first.",
-    "ca": "Show where the local CA is and how to trust it.",
+    "ca": "Show where the local CA of forward mode is, its fingerprint, and how to trust it.",
     "doctor": "Check that the client is found, the target detected, the CA trusted and ports free.",
 }
 
@@ -514,6 +597,17 @@ def build_subcommand_parser(name: str) -> argparse.ArgumentParser:
     _add_flags(parser, flags)
     if name == "view":
         parser.add_argument("trace", metavar="TRACE", type=Path, help="a trace file or session directory")
+    if name == "ca":
+        parser.add_argument(
+            "--trust",
+            action="store_true",
+            help="add the CA to the macOS login keychain (asks for your password)",
+        )
+        parser.add_argument(
+            "--regenerate",
+            action="store_true",
+            help="make a new CA; clients that trusted the old one must trust the new one",
+        )
     if name == "export":
         parser.add_argument("trace", metavar="TRACE", type=Path, help="a trace file or session directory")
         parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="file to write")

@@ -43,6 +43,9 @@ class Summary:
             ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0
         )
     )
+    tunnels: int = 0  # forward mode: connections passed on undecrypted
+    tunnel_hosts: set[str] = field(default_factory=set)
+    notices: dict[str, int] = field(default_factory=dict)  # watchdog findings by kind
 
 
 def print_banner(environment: Environment, plan: Plan, proxy_url: str, session_dir: Path) -> None:
@@ -51,13 +54,30 @@ def print_banner(environment: Environment, plan: Plan, proxy_url: str, session_d
     rule = f"POST {example} -> {build_upstream_url(plan.target, example, strip)}"
     if strip:
         rule += f"  (strips {strip})"
-    lines = [
-        f"{PROG} {__version__}: recording {plan.label} through a {plan.mode} proxy",
-        f"  listening  {proxy_url}",
-        f"  target     {plan.target}  ({plan.target_source})",
-        f"  upstream   {rule}",
-        f"  trace      {session_dir}",
-    ]
+    why = f" ({plan.mode_source})" if plan.mode_source else ""
+    lines = [f"{PROG} {__version__}: recording {plan.label} through a {plan.mode} proxy{why}"]
+    if plan.mode == "forward":
+        from claude_tap.proxy.ca import CA_CERT_FILE, ca_dir
+        from claude_tap.serve import intercept_hosts
+
+        hosts = ", ".join(sorted(intercept_hosts(plan.client, plan.target)))
+        decrypts = (
+            "every host (--tap-intercept-all)" if plan.intercept_all else f"{hosts}; others are tunnelled"
+        )
+        lines += [
+            f"  listening  {proxy_url}  (the client's HTTPS_PROXY)",
+            f"  decrypts   {decrypts}",
+            f"  target     {plan.target}  ({plan.target_source}; for requests sent to the proxy itself)",
+            f"  CA         {ca_dir(environment.environ) / CA_CERT_FILE}  (trusted by the client through its "
+            "environment; see `claude-tap ca`)",
+        ]
+    else:
+        lines += [
+            f"  listening  {proxy_url}",
+            f"  target     {plan.target}  ({plan.target_source})",
+            f"  upstream   {rule}",
+        ]
+    lines.append(f"  trace      {session_dir}")
     environment.say("\n".join(lines))
     for line in lines:
         log.info("%s", line)
@@ -77,7 +97,16 @@ def summarize(trace_path: Path) -> Summary:
 
     calls = errors = 0
     tokens = dict.fromkeys(("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0)
+    seen = Summary()
     for record in read_records(trace_path):
+        if record.get("type") == "tunnel":
+            seen.tunnels += 1
+            seen.tunnel_hosts.add(str(record.get("host")))
+            continue
+        if record.get("type") == "notice":
+            kind = str(record.get("kind"))
+            seen.notices[kind] = seen.notices.get(kind, 0) + 1
+            continue
         if record.get("type") != "exchange":
             continue
         calls += 1
@@ -88,7 +117,7 @@ def summarize(trace_path: Path) -> Summary:
         if usage is not None:
             for key in tokens:
                 tokens[key] += int(usage[key])  # type: ignore[literal-required]
-    return Summary(calls, errors, tokens)
+    return Summary(calls, errors, tokens, seen.tunnels, seen.tunnel_hosts, seen.notices)
 
 
 def summary_lines(summary: Summary, stats: WriterStats) -> list[str]:
@@ -102,6 +131,19 @@ def summary_lines(summary: Summary, stats: WriterStats) -> list[str]:
             f"{t['cache_read_tokens']:,} cache read, {t['cache_write_tokens']:,} cache write"
         )
     lines = [f"{PROG}: {calls}"]
+    if summary.tunnels:
+        hosts = sorted(summary.tunnel_hosts)
+        shown = ", ".join(hosts[:5]) + (f" and {len(hosts) - 5} more" if len(hosts) > 5 else "")
+        lines.append(f"{PROG}: {summary.tunnels} connection(s) tunnelled undecrypted: {shown}")
+    notices = summary.notices
+    rejected = notices.get("certificate_rejected", 0)
+    if rejected:
+        lines.append(
+            f"{PROG}: warning: the client rejected claude-tap's certificate {rejected} time(s); those calls "
+            "were not recorded (see `claude-tap ca`)"
+        )
+    if notices.get("no_requests"):
+        lines.append(f"{PROG}: warning: the watchdog saw no request for a while after the client started")
     if stats.dropped or stats.failed:
         lines.append(
             f"{PROG}: warning: {stats.dropped} call(s) not recorded (queue full), {stats.failed} record(s) "

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import shlex
 import signal
@@ -29,16 +28,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from claude_tap import __version__
+from claude_tap import __version__, serve
 from claude_tap.capture.records import FORMAT_VERSION, SessionRecord
 from claude_tap.capture.redact import Redactor, ScrubFilter, secrets_from_env
 from claude_tap.cli import CommandError
 from claude_tap.clients import get_client
-from claude_tap.clients.base import ClientConfig, ProxyMode, error_body
+from claude_tap.clients.base import ClientConfig, ProxyMode
 from claude_tap.launch import ExitCode, LaunchError, resolve_executable, run_child
 from claude_tap.options import PROG, TapOptions, is_loopback
 from claude_tap.proxy.handoff import DeferredSink
-from claude_tap.proxy.reverse import ProxyConfig, ReverseProxy
 from claude_tap.proxy.upstream import Target
 from claude_tap.report import host_warning, print_banner, print_summary
 from claude_tap.store.paths import (
@@ -70,6 +68,8 @@ class Plan:
     client_args: tuple[str, ...]
     command: tuple[str, ...] | None = None  # launch exactly this (the demo agent) instead of the client
     notes: tuple[str, ...] = ()  # things the user must see before the client starts
+    mode_source: str = ""  # for the banner: "--tap-proxy-mode", "Gemini CLI's default", ...
+    intercept_all: bool = False  # forward mode: decrypt every host (--tap-intercept-all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,27 +85,35 @@ class RunResult:
 def plan_client_run(options: TapOptions, environment: Environment) -> Plan:
     client = get_client(options.client)
     mode = options.proxy_mode or client.default_proxy_mode
-    if mode == "forward":
-        raise CommandError(forward_unavailable(client, explicit=options.proxy_mode is not None))
+    mode_source = (
+        options.from_env.get("proxy_mode", "--tap-proxy-mode")
+        if options.proxy_mode is not None
+        else f"{client.display_name}'s default"
+    )
+    serve.check_setup(mode, options, environment)  # the CA and --tap-upstream-ca, before anything starts
     rewrite = client.rewrite_argv(options.client_args)
     notes = [rewrite.note] if rewrite.note else []
     if options.target is not None:
         source = options.from_env.get("target", "--tap-target")
-        return Plan(
-            client.name,
-            client,
-            mode,
-            checked_target(options.target, source),
-            source,
-            rewrite.argv,
-            notes=tuple(notes),
-        )
-    detected = client.detect_target(environment.environ, environment.home, environment.cwd, rewrite.argv)
-    if detected.reverse_refusal is not None:
-        raise CommandError(detected.reverse_refusal)
-    notes.extend(detected.notes)
-    target = checked_target(detected.url, detected.source)
-    return Plan(client.name, client, mode, target, detected.source, rewrite.argv, notes=tuple(notes))
+        target = checked_target(options.target, source)
+    else:
+        detected = client.detect_target(environment.environ, environment.home, environment.cwd, rewrite.argv)
+        if detected.reverse_refusal is not None and mode == "reverse":  # forward mode is unaffected by it
+            raise CommandError(detected.reverse_refusal)
+        notes.extend(detected.notes)
+        source = detected.source
+        target = checked_target(detected.url, source)
+    return Plan(
+        client.name,
+        client,
+        mode,
+        target,
+        source,
+        rewrite.argv,
+        notes=tuple(notes),
+        mode_source=mode_source,
+        intercept_all=options.intercept_all,
+    )
 
 
 def checked_target(target: str, source: str) -> str:
@@ -116,19 +124,6 @@ def checked_target(target: str, source: str) -> str:
     except ValueError as error:
         raise CommandError(f"{error} (from {source})", ExitCode.USAGE) from error
     return target
-
-
-def forward_unavailable(client: ClientConfig, *, explicit: bool) -> str:
-    why = (
-        "--tap-proxy-mode forward"
-        if explicit
-        else f"{client.display_name} records through a forward proxy by default, and that"
-    )
-    return (
-        f"{why} is not available yet in claude-tap {__version__} (a later release adds it).\n"
-        f"  If {client.display_name} can use a base URL, run it with --tap-proxy-mode reverse "
-        f"(variables: {', '.join(client.base_url_env) or 'none'})."
-    )
 
 
 # --- one session ---
@@ -214,20 +209,7 @@ async def record(
         on_record=live.publish_record if live else None,
     )
     handoff = DeferredSink(recorder)  # keeps even the hand-off's pickling off the agent's next request
-    proxy = ReverseProxy(
-        ProxyConfig(
-            target=plan.target,
-            strip_path_prefix=plan.client.reverse_strip_path_prefix(plan.target),
-            host=options.host,
-            port=options.port,
-            error_body=functools.partial(error_body, plan.client.error_style),
-            connect_timeout_s=options.connect_timeout,
-            read_timeout_s=options.read_timeout,
-            env=environment.environ,
-        ),
-        handoff,
-        log,
-    )
+    proxy = serve.build_proxy(plan, options, environment, handoff, recorder, log)
     exit_code: int | None = None
     try:
         try:
@@ -302,7 +284,7 @@ def proxy_log(path: Path, redactor: Redactor, *, debug: bool, stderr: TextIO) ->
 
 
 async def launch(plan: Plan, proxy_url: str, environment: Environment) -> int:
-    env = plan.client.launch_env(environment.environ, proxy_url, plan.mode)
+    env = serve.child_env(plan, proxy_url, environment)
     if plan.command is not None:
         argv = list(plan.command)
     else:
@@ -316,7 +298,7 @@ async def launch(plan: Plan, proxy_url: str, environment: Environment) -> int:
 
 async def serve_until_interrupted(plan: Plan, proxy_url: str, environment: Environment) -> int:
     """--tap-no-launch: say how to point the client at us, then record until Ctrl+C (or SIGTERM)."""
-    child_env = plan.client.launch_env(environment.environ, proxy_url, plan.mode)
+    child_env = serve.child_env(plan, proxy_url, environment)
     setup = shell_lines_for(environment.environ, child_env)
     lines = [
         f"{PROG}: proxy only (--tap-no-launch). In another terminal:",

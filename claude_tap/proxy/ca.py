@@ -157,8 +157,8 @@ class LocalCa:
         )
         _write_private(directory / CA_KEY_FILE, key_pem)
         _write_public(directory / CA_CERT_FILE, cert.public_bytes(serialization.Encoding.PEM))
-        with contextlib.suppress(FileNotFoundError):
-            (directory / BUNDLE_FILE).unlink()  # it holds the old CA: rebuilt on next use
+        for stale in directory.glob("trust-bundle*.pem"):  # they hold the old CA: rebuilt on next use
+            stale.unlink(missing_ok=True)
         return cls(directory, cert, key)
 
     @property

@@ -48,7 +48,8 @@ from claude_tap.proxy.relay import (
     RelaySettings,
     openai_error_body,
 )
-from claude_tap.proxy.resolve import MappedResolver, Resolve, bypass_proxy_for
+from claude_tap.proxy.resolve import Resolve, bypass_proxy_for
+from claude_tap.proxy.resolver import MappedResolver
 from claude_tap.proxy.tunnel import Tunnel, TunnelError, open_tunnel, tunnel_record
 from claude_tap.proxy.upstream import (
     Target,

@@ -197,6 +197,11 @@ def test_every_flag_is_readable_from_its_variable() -> None:
         "CLAUDE_TAP_LIVE": "yes",
         "CLAUDE_TAP_NO_OPEN": "true",
         "CLAUDE_TAP_DEBUG": "on",
+        "CLAUDE_TAP_INTERCEPT_ALL": "1",
+        "CLAUDE_TAP_RESOLVE": "a.test:443:127.0.0.1:8443 b.test:443:[::1]:9",
+        "CLAUDE_TAP_UPSTREAM_CA": __file__,
+        "CLAUDE_TAP_UPSTREAM_PROXY": "direct",
+        "CLAUDE_TAP_WATCHDOG": "0",
     }
     assert {flag.env_var for flag in FLAGS} == set(environ)
     options = parse([], **environ).options
@@ -208,6 +213,23 @@ def test_every_flag_is_readable_from_its_variable() -> None:
     assert options.output_dir == Path("/tmp/traces-here")
     assert (options.no_launch, options.live, options.no_open, options.debug) == (True, True, True, True)
     assert options.from_env["target"] == "CLAUDE_TAP_TARGET"
+    assert options.intercept_all and options.upstream_proxy == "direct" and options.watchdog == 0
+    assert [rule.host for rule in options.resolve] == ["a.test", "b.test"]
+    assert options.upstream_ca == Path(__file__)
+
+
+def test_resolve_is_repeatable_and_bad_values_are_named() -> None:
+    options = parse(
+        ["--tap-resolve", "a.test:443:127.0.0.1:1", "--tap-resolve=b.test:80:127.0.0.1:2"]
+    ).options
+    assert [(r.host, r.address_port) for r in options.resolve] == [("a.test", 1), ("b.test", 2)]
+    assert parse([]).options.resolve == ()
+    with pytest.raises(UsageError, match="--tap-resolve: 'nonsense' is not HOST:PORT:ADDR:PORT"):
+        parse(["--tap-resolve", "nonsense"])
+    with pytest.raises(UsageError, match="CLAUDE_TAP_UPSTREAM_PROXY='ftp://x'"):
+        parse([], CLAUDE_TAP_UPSTREAM_PROXY="ftp://x")
+    with pytest.raises(UsageError, match="is not a file"):
+        parse(["--tap-upstream-ca", "/no/such/file.pem"])
 
 
 def test_flag_wins_over_variable() -> None:
@@ -277,11 +299,14 @@ def test_version(tmp_path: Path) -> None:
 # --- refusals that stop a run before anything starts ---
 
 
-def test_forward_mode_is_refused_clearly_with_exit_2(tmp_path: Path) -> None:
-    result = run_cli(["--tap-proxy-mode", "forward", "--", "-p", "hi"], tmp_path)
+def test_an_upstream_ca_that_is_not_pem_is_refused_with_exit_2(tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate")
+    result = run_cli(
+        ["--tap-proxy-mode", "forward", "--tap-upstream-ca", str(not_pem), "--", "-p", "hi"], tmp_path
+    )
     assert result.exit_code == 2
-    assert "--tap-proxy-mode forward is not available yet" in result.stderr
-    assert "--tap-proxy-mode reverse" in result.stderr
+    assert f"--tap-upstream-ca {not_pem}: not a PEM file of CA certificates" in result.stderr
     assert result.stdout == ""
     assert not (tmp_path / "tap").exists()  # refused before any session directory was made
 
@@ -296,7 +321,7 @@ def test_target_the_client_adapter_refuses_exits_2_with_its_reason(tmp_path: Pat
     assert not (tmp_path / "tap").exists()
 
 
-@pytest.mark.parametrize("word", ["sessions", "ca", "doctor"])
+@pytest.mark.parametrize("word", ["sessions", "doctor"])
 def test_subcommands_not_built_yet_say_so(tmp_path: Path, word: str) -> None:
     result = run_cli([word], tmp_path)
     assert result.exit_code == 2

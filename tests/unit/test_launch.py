@@ -240,12 +240,22 @@ def test_keep_loopback_direct_appends_loopback_to_no_proxy_once() -> None:
 
 
 def test_forward_proxy_env_sets_proxy_and_trust_variables() -> None:
-    env = forward_proxy_env({"PATH": "/bin"}, "http://127.0.0.1:8080", Path("/ca/bundle.pem"))
-    assert env["HTTPS_PROXY"] == env["http_proxy"] == "http://127.0.0.1:8080"
-    assert (
-        env["NODE_EXTRA_CA_CERTS"] == env["SSL_CERT_FILE"] == env["CODEX_CA_CERTIFICATE"] == "/ca/bundle.pem"
+    user = {"PATH": "/bin", "ALL_PROXY": "socks5://corp:1080", "all_proxy": "x", "no_proxy": "intranet.corp"}
+    env = forward_proxy_env(user, "http://127.0.0.1:8080", Path("/ca/bundle.pem"), Path("/ca/ca.pem"))
+    assert env["HTTPS_PROXY"] == env["https_proxy"] == env["HTTP_PROXY"] == env["http_proxy"]
+    assert env["HTTPS_PROXY"] == "http://127.0.0.1:8080"
+    assert "ALL_PROXY" not in env and "all_proxy" not in env  # it makes Claude Code send keys in clear
+    bundle_users = (
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "GIT_SSL_CAINFO",
+        "CODEX_CA_CERTIFICATE",
     )
+    assert {env[name] for name in bundle_users} == {"/ca/bundle.pem"}
+    assert env["NODE_EXTRA_CA_CERTS"] == "/ca/ca.pem"  # Node adds it to its own roots
     assert env["NO_PROXY"] == "127.0.0.1,localhost,::1"
+    assert env["no_proxy"] == "intranet.corp,127.0.0.1,localhost,::1"  # the user's entries are kept
     assert env["PATH"] == "/bin"
 
 

@@ -6,7 +6,8 @@ import socket
 
 import pytest
 
-from claude_tap.proxy.resolve import MappedResolver, Resolve, bypass_proxy_for
+from claude_tap.proxy.resolve import Resolve, bypass_proxy_for
+from claude_tap.proxy.resolver import MappedResolver
 
 
 @pytest.mark.parametrize(
