@@ -1,0 +1,94 @@
+"""Running a real agent CLI through the real claude-tap process, for the support-matrix e2e tests.
+
+    async with serving(standin.app()) as upstream:              # the vendor, on 127.0.0.1
+        result = await run_through_tap(tmp_path, "gemini", [...client args], env, cwd=workdir)
+    result.returncode, result.stdout, result.stderr, result.records   # request bodies resolved whole
+
+Output goes to files, not pipes, and the tap leads a session of its own: a client left behind by a
+killed tap can hold neither the test nor a pipe. Every wait has a timeout. This module knows nothing
+about what a test checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from claude_tap.capture.body_delta import BodyResolver
+from claude_tap.store.reader import read_records
+
+STOP_GRACE_S = 5
+
+
+@dataclass
+class TapRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    records: list[dict[str, Any]]
+
+    @property
+    def exchanges(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if r["type"] == "exchange"]
+
+
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def run(argv: list[str], cwd: Path, env: dict[str, str], timeout_s: float) -> tuple[int, str, str]:
+    out_path, err_path = cwd.parent / "run.stdout", cwd.parent / "run.stderr"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=err,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        await asyncio.wait_for(proc.wait(), timeout=timeout_s)
+    except TimeoutError:
+        await stop_session(proc)
+        pytest.fail(f"{argv[:6]} did not finish in {timeout_s} s; stderr:\n{err_path.read_text()}")
+    assert proc.returncode is not None
+    return proc.returncode, out_path.read_text(errors="replace"), err_path.read_text(errors="replace")
+
+
+async def stop_session(proc: asyncio.subprocess.Process) -> None:
+    proc.terminate()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(proc.wait(), timeout=STOP_GRACE_S)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    await proc.wait()
+
+
+async def run_through_tap(
+    home: Path, client: str, tap_args: list[str], client_args: list[str], env: dict[str, str], cwd: Path,
+    timeout_s: float = 60,
+) -> TapRun:  # fmt: skip
+    """`claude-tap --tap-client CLIENT --tap-no-open TAP_ARGS -- CLIENT_ARGS`, to its exit, and the trace."""
+    tap = [sys.executable, "-m", "claude_tap", "--tap-client", client, "--tap-no-open", *tap_args, "--"]
+    code, out, err = await run([*tap, *client_args], cwd, env, timeout_s)
+    traces = sorted((home / ".claude-tap").rglob("trace.jsonl.zst"))
+    assert len(traces) == 1, (traces, err)
+    resolver = BodyResolver()  # request bodies whole again, as the upstream got them
+    return TapRun(code, out, err, [resolver.resolve(record) for record in read_records(traces[0])])
