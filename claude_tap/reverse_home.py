@@ -4,7 +4,8 @@
 
 See claude_tap/clients/home.py for what the directory holds and why. This process creates it (in a
 temporary directory, 0700), runs the client with the client's variable (HERMES_HOME,
-PI_CODING_AGENT_DIR) pointing at it, removes it, and exits with the client's exit code (128+N when
+PI_CODING_AGENT_DIR) pointing at it, moves what the client created there to the user's directory,
+removes it, and exits with the client's exit code (128+N when
 signal N ended it). Ctrl+C reaches the client directly (same process group); this process only waits,
 and passes SIGTERM and SIGHUP on.
 
@@ -84,7 +85,19 @@ def run(argv: Sequence[str], env: Mapping[str, str]) -> int:
         signal.signal(signal.SIGTERM, pass_on)
         signal.signal(signal.SIGHUP, pass_on)
         code = child.wait()
+        keep_new_entries(Path(directory), home, env)
     return 128 - code if code < 0 else code
+
+
+def keep_new_entries(directory: Path, home: ReverseHome, env: Mapping[str, str]) -> None:
+    """Move what the client created in `directory` (a first session, a log) to the user's directory,
+    where it would have been without the tap; what exists there already is never replaced."""
+    user_dir = home.user_dir(env)
+    for entry in directory.iterdir():
+        if entry.is_symlink() or entry.name in home.generated or (user_dir / entry.name).exists():
+            continue
+        user_dir.mkdir(parents=True, exist_ok=True)
+        shutil.move(entry, user_dir / entry.name)
 
 
 if __name__ == "__main__":

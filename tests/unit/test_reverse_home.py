@@ -86,6 +86,29 @@ def test_pi_dir_from_pi_coding_agent_dir_with_the_users_models_json_merged(tmp_p
     }
 
 
+def test_entries_the_client_creates_end_up_in_the_users_directory(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "pi").write_text(
+        f"#!{sys.executable}\n"
+        "import os, pathlib\n"
+        "home = pathlib.Path(os.environ['PI_CODING_AGENT_DIR'])\n"
+        "(home / 'sessions').mkdir()\n"
+        "(home / 'sessions' / 'one.jsonl').write_text('{}')\n"
+        "(home / 'auth.json').write_text('replaced')\n"  # through the link: the user's own file
+        "(home / 'models.json').write_text('changed by pi')\n"
+    )
+    (bin_dir / "pi").chmod(0o755)
+    user = tmp_path / ".pi" / "agent"
+    user.mkdir(parents=True)
+    (user / "auth.json").write_text("{}")
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path), PROXY_URL_ENV: PROXY}
+    assert run(["pi", "pi"], env) == 0
+    assert (user / "sessions" / "one.jsonl").read_text() == "{}"
+    assert (user / "auth.json").read_text() == "replaced"
+    assert not (user / "models.json").exists()  # ours, pointed at the proxy: never the user's
+
+
 def test_no_user_directory_at_all(tmp_path: Path) -> None:
     fake_client(tmp_path / "bin", "pi")
     report = tmp_path / "report.json"
