@@ -231,8 +231,10 @@ async def record(
     finally:
         with ctrl_c_finishes_the_trace(environment):
             await proxy.stop()
+            log.debug("proxy stopped; the recorder finishes the trace and the viewer")
             handoff.flush()
             recorded = await asyncio.to_thread(recorder.close, exit_code)  # None in the end record: cut short
+            log.debug("recorder done: %s", recorded.html_path or recorded.html_error)
             if live is not None:
                 await live.stop()
     return exit_code, recorded
@@ -300,11 +302,14 @@ async def serve_until_interrupted(plan: Plan, proxy_url: str, environment: Envir
     """--tap-no-launch: say how to point the client at us, then record until Ctrl+C (or SIGTERM)."""
     child_env = serve.child_env(plan, proxy_url, environment)
     setup = shell_lines_for(environment.environ, child_env)
+    # The banner stays on screen, in scrollback and in pasted logs: its secrets are redacted too.
+    shown = Redactor(secrets_from_env(environment.environ))
+    argv = shown.redact_argv(plan.client.launch_argv(list(plan.client_args), proxy_url, plan.mode))
     lines = [
         f"{PROG}: proxy only (--tap-no-launch). In another terminal:",
-        *(f"  {line}" for line in setup),
+        *(f"  {shown.scrub(line)}" for line in setup),
         # The command as we would launch it: some clients take the base URL as an argument (codex -c).
-        f"  {shlex.join(plan.client.launch_argv(list(plan.client_args), proxy_url, plan.mode))}",
+        f"  {shlex.join(argv)}",
         f"{PROG}: recording until Ctrl+C.",
     ]
     environment.say("\n".join(lines))

@@ -143,6 +143,7 @@ class RecorderProcess:
             "session": session,
             "secrets": redactor.remembered_pairs(),
             "live": on_record is not None,
+            "debug": logger.isEnabledFor(logging.DEBUG),
         }
         self._sender = threading.Thread(
             target=self._send_all, args=(init,), name="recorder-sender", daemon=True

@@ -15,6 +15,7 @@ This module knows nothing about sockets or API formats.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -26,6 +27,9 @@ from typing import IO, Any
 from claude_tap.capture.redact import Redactor
 from claude_tap.store.recorder import read_frame, write_frame
 from claude_tap.store.writer import Record, TraceWriter
+
+
+logger = logging.getLogger("claude_tap")
 
 
 class _Channel:
@@ -48,7 +52,7 @@ class _Channel:
 
 class _ForwardLogs(logging.Handler):
     def __init__(self, channel: _Channel, redactor: Redactor) -> None:
-        super().__init__(logging.INFO)
+        super().__init__(logging.DEBUG)
         self._channel = channel
         self._redactor = redactor
 
@@ -76,6 +80,9 @@ class _Recorder:
         # In the writer thread, once the record is on disk.
         if self._collector is not None:
             self._collector.add(record)
+            # What the model keeps lives to the end and holds no cycles: out of the collector's
+            # sight, so collections do not walk a heap that grows with the session.
+            gc.freeze()
         if self._is_live:
             self._channel.send(("record", record))
         if self.redactor.remembered > len(self._shared):
@@ -87,7 +94,9 @@ class _Recorder:
     def finish(self, exit_code: int | None, parent_dropped: int) -> dict[str, Any]:
         self.writer.count_dropped(parent_dropped)
         stats = self.writer.close(exit_code)
+        logger.debug("trace closed: %d records; writing the viewer", stats.written)
         html, html_error = self._write_viewer()
+        logger.debug("viewer written")
         return {"stats": stats, "html": html, "html_error": html_error}
 
     def _write_viewer(self) -> tuple[str | None, str | None]:
@@ -110,7 +119,8 @@ def main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     if not isinstance(first, tuple) or first[0] != "init":
         return 2
     recorder = _Recorder(first[1], channel)
-    logging.getLogger("claude_tap").addHandler(_ForwardLogs(channel, recorder.redactor))
+    logger.addHandler(_ForwardLogs(channel, recorder.redactor))
+    logger.setLevel(logging.DEBUG if first[1].get("debug") else logging.INFO)
     exit_code: int | None = None
     parent_dropped = 0
     try:
