@@ -28,7 +28,6 @@ from claude_tap.capture.redact import Redactor
 from claude_tap.store.recorder import read_frame, write_frame
 from claude_tap.store.writer import Record, TraceWriter
 
-
 logger = logging.getLogger("claude_tap")
 
 
