@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,6 +20,7 @@ from claude_tap.capture.redact import (
     marker,
     secrets_from_env,
 )
+from claude_tap.capture.secret_shapes import find_shapes
 
 HEADER_KEY = "sk-ant-api03-header-secret-0001"
 QUERY_KEY = "AIzaSyQuerySecret0002"
@@ -370,10 +373,20 @@ def test_stream_scrub_holds_back_only_a_secret_length_tail() -> None:
 
 def test_stream_scrub_without_secrets_passes_pieces_through_unchanged() -> None:
     scrubber = Redactor().stream_scrubber()
-    piece = "nothing to see here"
+    piece = "nothing to see here, "  # ends at a delimiter: no shape can run on into the next piece
     assert scrubber.feed(piece) is piece
     assert scrubber.close() == ""
     assert scrubber.changed is False
+
+
+def test_stream_scrub_holds_back_a_trailing_word_that_may_be_the_start_of_a_key() -> None:
+    scrubber = Redactor().stream_scrubber()
+    assert scrubber.feed('{"content": "my key is sk-ant-api03-Ab') == '{"content": "my key is '
+    assert (
+        scrubber.feed('c123DEF456ghi789JKL012"}') == f'{marker("sk-ant-api03-Abc123DEF456ghi789JKL012")}"}}'
+    )
+    assert scrubber.close() == ""
+    assert scrubber.changed is True
 
 
 # -- argv and the environment ------------------------------------------------------------------
@@ -486,3 +499,209 @@ def test_a_session_id_header_is_masked_but_its_value_stays_in_bodies_where_it_is
     assert (
         redactor.scrub(line) == f'{{"prompt_cache_key":"{session_id}","echo":"{marker("tok-0123456789")}"}}'
     )
+
+
+# -- secrets by their shape, anywhere (issue 15, item 2) ---------------------------------------
+
+SHAPES = {
+    "anthropic": "sk-ant-api03-Xq3vB7nM2kLp9RtY4wZs8dFg1hJk6lQe0uIo5aSd",
+    "anthropic oauth": "sk-ant-oat01-Hd7Lm2Qx9Vb4Nc8Kz1Ws6Ep3Ry5Tu0Io",
+    "openai project": "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z",
+    "openai legacy": "sk-Tz8Yx7Wv6Ut5Sr4Qp3On2Ml1Kj0IhGfEd",
+    "github classic": "ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6",
+    "github oauth": "gho_Zy9Xw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa",
+    "github fine-grained": "github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789",
+    "aws access key id": "AKIAIOSFODNN7EXAMPLE",
+    "aws session key id": "ASIAJ4XYZ0ABCDEFGH12",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "slack bot": "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp",
+    "slack user": "xoxp-1234567890-0987654321-QrStUvWxYz",
+    "google": "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+}
+
+
+@pytest.mark.parametrize("secret", SHAPES.values(), ids=SHAPES.keys())
+def test_a_key_shape_is_scrubbed_anywhere_in_text(secret: str) -> None:
+    redactor = Redactor()
+    line = json.dumps({"content": f"here is my key: {secret}\nand {secret}. thanks"})
+    scrubbed = redactor.scrub(line)
+    assert secret not in scrubbed
+    assert (
+        json.loads(scrubbed)["content"] == f"here is my key: {marker(secret)}\nand {marker(secret)}. thanks"
+    )
+
+
+@pytest.mark.parametrize("secret", SHAPES.values(), ids=SHAPES.keys())
+def test_a_key_shape_right_after_a_json_newline_escape_is_found(secret: str) -> None:
+    assert find_shapes('"line one\\n' + secret + '"') == [secret]
+
+
+WEBHOOKS = {
+    "slack": (
+        "https://hooks.slack.com/services/T01ABCDEF/B02GHIJKL/aBcDeFgHiJkLmNoPqRsTuVwX",
+        "T01ABCDEF/B02GHIJKL/aBcDeFgHiJkLmNoPqRsTuVwX",
+    ),
+    "discord": (
+        "https://discord.com/api/webhooks/112233445566778899/AbC-dEf_GhIjKlMnOpQrStUvWxYz0123",
+        "AbC-dEf_GhIjKlMnOpQrStUvWxYz0123",
+    ),
+    "url password": ("postgres://app:s3cr3t-pw@db.internal:5432/prod", "s3cr3t-pw"),
+}
+
+
+@pytest.mark.parametrize("url, secret", WEBHOOKS.values(), ids=WEBHOOKS.keys())
+def test_the_secret_part_of_a_webhook_or_url_is_scrubbed_and_the_rest_stays(url: str, secret: str) -> None:
+    assert (
+        Redactor().scrub(f"posting to {url} now") == f"posting to {url.replace(secret, marker(secret))} now"
+    )
+
+
+ORDINARY = [
+    "task-Abc123def456ghi789jkl0mnop: a word that merely contains sk-",
+    "sk-learn-the-basics-of-everything-here-today",
+    "AKIAIOSFODNN7EXAMPLEX is one character too long",
+    "see https://example.com:8080/path@user and git@github.com:org/repo.git",
+    "eyJ alone, and eyJhbGciOiJIUzI1NiJ9 without a payload",
+    "the ghp_ prefix, and xoxb- with nothing after",
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert Redactor().scrub(text) is text
+
+
+def test_base64_image_data_is_left_alone() -> None:
+    rng = random.Random(15)
+    data = bytes(rng.randrange(256) for _ in range(300_000))
+    # Plant every prefix inside the data, where a base64 alphabet character always stands before it.
+    text = base64.b64encode(data).decode()
+    for prefix in ("AKIA", "AIza", "eyJ", "ghp_", "sk-"):
+        text = text[:5000] + prefix + text[5000:]
+    line = json.dumps({"type": "image", "source": {"type": "base64", "data": text}})
+    assert Redactor().scrub(line) is line
+
+
+def test_a_key_shape_split_between_stream_pieces_is_still_found() -> None:
+    secret = SHAPES["jwt"]
+    line = json.dumps({"a": "x " * 50 + secret + " y" * 50})
+    for cut in range(1, len(line)):
+        scrubber = Redactor().stream_scrubber()
+        out = scrubber.feed(line[:cut]) + scrubber.feed(line[cut:]) + scrubber.close()
+        assert out == line.replace(secret, marker(secret)), cut
+
+
+# -- secrets inside JSON strings, argv JSON, env URLs, redirects, forms ------------------------
+
+
+def test_a_secret_field_inside_json_inside_a_json_string_is_redacted() -> None:
+    arguments = json.dumps({"url": "https://api.example.com", "api_key": "nested-api-key-0015", "n": 1})
+    result = json.dumps({"output": json.dumps({"password": "doubly-nested-pw-0015"})})
+    body = {"tool_calls": [{"function": {"arguments": arguments}}], "tool_result": result}
+    redacted = Redactor().redact_json(body)
+    inner = json.loads(redacted["tool_calls"][0]["function"]["arguments"])
+    assert inner == {"url": "https://api.example.com", "api_key": marker("nested-api-key-0015"), "n": 1}
+    assert json.loads(json.loads(redacted["tool_result"])["output"]) == {
+        "password": marker("doubly-nested-pw-0015")
+    }
+
+
+def test_a_json_string_with_nothing_secret_keeps_its_exact_text() -> None:
+    arguments = '{ "command" : "ls -la",  "timeout": 5 }'
+    body = {"arguments": arguments, "note": "[not json", "brace": "{also not json"}
+    redacted = Redactor().redact_json(body)
+    assert redacted["arguments"] is arguments
+    assert redacted == body
+
+
+def test_settings_json_argument_holding_a_url_is_redacted_as_json() -> None:
+    settings = json.dumps(
+        {"apiKey": "settings-api-key-0015", "env": {"ANTHROPIC_BASE_URL": "https://gw.example"}}
+    )
+    argv = Redactor().redact_argv(["claude", "--settings", settings, f"--settings={settings}"])
+    expected = json.dumps(
+        {"apiKey": marker("settings-api-key-0015"), "env": {"ANTHROPIC_BASE_URL": "https://gw.example"}},
+        separators=(",", ":"),
+    )
+    assert argv == ["claude", "--settings", expected, f"--settings={expected}"]
+
+
+def test_the_password_of_a_url_in_any_env_variable_is_a_known_secret() -> None:
+    env = {"DATABASE_URL": "postgres://app:db-password-0015@db:5432/prod", "HOME_PAGE": "https://example.com"}
+    assert secrets_from_env(env) == ["db-password-0015"]
+    redactor = Redactor(secrets_from_env(env))
+    assert (
+        redactor.scrub("connecting with db-password-0015") == f"connecting with {marker('db-password-0015')}"
+    )
+
+
+def test_creds_env_names_are_secret() -> None:
+    assert secrets_from_env({"DEPLOY_CREDS": "deploy-creds-0015", "GCP_SA_CREDS": "gcp-sa-creds-0015"}) == [
+        "deploy-creds-0015",
+        "gcp-sa-creds-0015",
+    ]
+
+
+def test_urls_keep_everything_but_their_password_and_secret_fragment_parameters() -> None:
+    redactor = Redactor()
+    assert redactor.redact_url("https://u:url-password-0015@h/p?a=1") == (
+        f"https://u:{marker('url-password-0015')}@h/p?a=1"
+    )
+    assert redactor.redact_url("https://app/cb#access_token=frag-token-0015&state=s") == (
+        f"https://app/cb#access_token={marker('frag-token-0015')}&state=s"
+    )
+    plain = "https://u@h/p#section-2"
+    assert redactor.redact_url(plain) is plain
+
+
+def test_a_location_header_carrying_a_code_or_token_is_redacted() -> None:
+    redactor = Redactor()
+    headers = {
+        "location": "https://app.example/cb?code=oauth-code-0015&state=xyz",
+        "Content-Location": "https://app.example/cb#access_token=oauth-token-0015",
+    }
+    assert redactor.redact_headers(headers) == {
+        "location": f"https://app.example/cb?code={marker('oauth-code-0015')}&state=xyz",
+        "Content-Location": f"https://app.example/cb#access_token={marker('oauth-token-0015')}",
+    }
+
+
+def test_form_and_multipart_secret_fields_are_redacted() -> None:
+    redactor = Redactor()
+    multipart = (
+        '--XyZ\r\nContent-Disposition: form-data; name="client_secret"\r\n\r\nmultipart-secret-0015\r\n'
+        '--XyZ\r\nContent-Disposition: form-data; name="note"\r\nContent-Type: text/plain\r\n\r\n'
+        "hello world\r\n--XyZ--\r\n"
+    )
+    form = "grant_type=password&username=me&password=form-password-0015"
+    record = {
+        "type": "exchange",
+        "request": {"headers": {}, "body_text": multipart},
+        "response": {"headers": {}, "body_text": form},
+    }
+    redacted = redactor.redact_record(record)
+    assert redacted["request"]["body_text"] == multipart.replace(
+        "multipart-secret-0015", marker("multipart-secret-0015")
+    )
+    assert redacted["response"]["body_text"] == form.replace(
+        "form-password-0015", marker("form-password-0015")
+    )
+
+
+def test_the_excerpt_of_an_over_long_header_in_a_parser_error_is_masked() -> None:
+    stream = io.StringIO()
+    logger = logging.getLogger("test_redact.parser_excerpt")
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ScrubFilter(Redactor()))
+    logger.addHandler(handler)
+    try:
+        try:
+            excerpt = "b'Bearer plain-excerpt-0015AAAA...'"
+            raise ValueError(f"400, message:\n  Got more than 65536 bytes when reading: {excerpt}.")
+        except ValueError:
+            logger.exception("Error handling request")
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "plain-excerpt-0015" not in text
+    assert "Got more than 65536 bytes when reading: [REDACTED:" in text
