@@ -1,7 +1,11 @@
 """Running a real agent CLI through the real claude-tap process, for the support-matrix e2e tests.
 
     async with serving(standin.app()) as upstream:              # the vendor, on 127.0.0.1
-        result = await run_through_tap(tmp_path, "gemini", [...client args], env, cwd=workdir)
+        result = await run_through_tap(home, "gemini", [tap args], [client args], env, workdir)
+
+    # forward mode: the vendor under its real name, over TLS signed by a CA of the test's own
+    async with serving_as(standin.app(), "generativelanguage.googleapis.com", tmp_path) as vendor:
+        result = await run_through_tap(home, "gemini", vendor.tap_args, [client args], env, workdir)
     result.returncode, result.stdout, result.stderr, result.records   # request bodies resolved whole
 
 Output goes to files, not pipes, and the tap leads a session of its own: a client left behind by a
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -26,6 +31,7 @@ import pytest
 from aiohttp import web
 
 from claude_tap.capture.body_delta import BodyResolver
+from claude_tap.proxy.ca import LocalCa
 from claude_tap.store.reader import read_records
 
 STOP_GRACE_S = 5
@@ -52,6 +58,39 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
         yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """A loopback stand-in that answers as `host` (port 443 to the tap, through --tap-resolve)."""
+
+    host: str
+    port: int
+    ca_cert: Path
+
+    @property
+    def tap_args(self) -> list[str]:
+        """What the tap needs to reach it: trust its CA, and find `host` on the loopback port."""
+        return [
+            "--tap-upstream-ca",
+            str(self.ca_cert),
+            "--tap-resolve",
+            f"{self.host}:443:127.0.0.1:{self.port}",
+        ]
+
+
+@asynccontextmanager
+async def serving_as(app: web.Application, host: str, tmp_path: Path) -> AsyncIterator[Vendor]:
+    ca = LocalCa.load_or_create(tmp_path / "vendor-ca", logging.getLogger("vendor-ca").warning)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ca.server_context(host))
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield Vendor(host, port, ca.cert_path)
     finally:
         await runner.cleanup()
 
