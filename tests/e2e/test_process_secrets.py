@@ -15,6 +15,7 @@ as a real API's error message ("invalid x-api-key ...") would bring them back.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import hashlib
@@ -27,8 +28,9 @@ from typing import Any
 import aiohttp
 import pytest
 import zstandard
+from aiohttp import web
 
-from tests.e2e.tap_process import proxy_only, run_tap, tap_env, write_script
+from tests.e2e.tap_process import proxy_only, run_tap, tap_env, wait_for, write_script
 from tests.loopback import Loopback
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -244,3 +246,164 @@ async def test_launch_mode_keeps_env_and_argument_secrets_out_of_every_output(
     ex1, ex2 = exchange_records(texts["trace.jsonl.zst"])
     assert [ex["request"]["headers"]["x-api-key"] for ex in (ex1, ex2)] == [marker(ENV_KEY)] * 2
     assert [ex["request"]["body"]["api_key"] for ex in (ex1, ex2)] == [marker(ARG_KEY)] * 2
+
+
+# --- secrets with no secret name: found by their shape, inside JSON strings, in URLs (issue 15) ---
+
+# Each holds a word of its own ("PlantMsgKey"), so a report names what leaked, even partly masked.
+SHAPED = {
+    "anthropic key in a message": "sk-ant-api03-PlantMsgKey7xQ2vB9nM4kLp8RtY3wZs",
+    "openai key in a tool result": "sk-proj-PlantToolOut5Hd7Lm2Qx9Vb4Nc8K",
+    "github pat in a message": "github_pat_11PLANTGHPAT0aBcDeFg_hIjKlMnOpQrStUvWxYz0123",
+    "github token in a message": "ghp_PlantGhToken3dE6gH9jK2mN5pQ8sT1vW4yZ",
+    "aws key id in a message": "AKIAPLANTAWSKEY12345",
+    "jwt in a message": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJQbGFudEp3dCJ9.PlantJwtSig_dozjgNryP4J3jVmNHl0w5N",
+    "slack token in a message": "xoxb-1234567890-PlantSlackTok-AbCdEf",
+    "google key in a message": "AIzaSyPlantGoogleKey0b2C3d4E5f6G7h8I9j0",
+    "slack webhook in a message": "T01PLANT/B02HOOK/PlantSlackHookAbCdEfGh",
+    "discord webhook in a message": "PlantDiscordHook_GhIjKlMnOpQrStUv",
+    "password of a url in a message": "PlantUrlPass-9x",
+    "api_key in tool arguments (JSON in a JSON string)": "PlantNestedArg-4kq",
+    "password in DATABASE_URL": "PlantDbPass-7qx",
+    "DEPLOY_CREDS": "PlantDeployCreds-3vz",
+    "code= in a Location header": "PlantOauthCode-8wy",
+    "access_token in a Location fragment": "PlantOauthFrag-2mr",
+    "password in a form body": "PlantFormPass-6jt",
+    "client_secret in a multipart body": "PlantMultipart-5ns",
+    "apiKey in --settings JSON holding a URL": "PlantSettingsKey-1bc",
+    "over-long header refused by the parser": "PlantLongHeader",
+}
+
+
+def shaped_leaks(texts: dict[str, str]) -> list[str]:
+    words = {name: re.search(r"(?i)plant[a-z]+", secret).group(0) for name, secret in SHAPED.items()}  # type: ignore[union-attr]
+    words["over-long header refused by the parser"] = "PlantLongHeader"
+    return [
+        f"{name} in {where}" for where, text in texts.items() for name, word in words.items() if word in text
+    ]
+
+
+def message_text() -> str:
+    s = SHAPED
+    return (
+        f"keys: {s['anthropic key in a message']}\n{s['github pat in a message']} and "
+        f"{s['github token in a message']}, aws {s['aws key id in a message']}, jwt {s['jwt in a message']}, "
+        f"slack {s['slack token in a message']}, google {s['google key in a message']}; "
+        f"hooks https://hooks.slack.com/services/{s['slack webhook in a message']} and "
+        f"https://discord.com/api/webhooks/112233445566/{s['discord webhook in a message']}; "
+        f"db mysql://root:{s['password of a url in a message']}@localhost/app"
+    )
+
+
+async def read_live_events(url: str, until_closed: asyncio.Event) -> str:
+    """Everything the live viewer's event stream sends, until it ends."""
+    chunks = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=40)) as http, http.get(url) as r:
+        assert r.status == 200
+        async for chunk in r.content.iter_any():
+            chunks.append(chunk.decode(errors="replace"))
+    until_closed.set()
+    return "".join(chunks)
+
+
+async def drive_shaped_secrets(url: str, loopback: Loopback) -> None:
+    s = SHAPED
+
+    async def location(request: web.BaseRequest) -> web.StreamResponse:
+        await loopback.record(request)
+        target = (
+            f"https://app.example/cb?code={s['code= in a Location header']}&state=1"
+            f"#access_token={s['access_token in a Location fragment']}"
+        )
+        return web.Response(status=302, headers={"Location": target})
+
+    loopback.route("authorize", location)
+    arguments = json.dumps(
+        {"url": "https://api.example.com", "api_key": s["api_key in tool arguments (JSON in a JSON string)"]}
+    )
+    body = {
+        "model": MODEL,
+        "max_tokens": 10,
+        "messages": [
+            {"role": "user", "content": message_text()},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "fetch", "input": {"args": arguments}}],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "t1",
+                        "content": f"found {s['openai key in a tool result']}",
+                    }
+                ],
+            },
+        ],
+    }
+    multipart = aiohttp.FormData()
+    multipart.add_field("client_secret", s["client_secret in a multipart body"])
+    multipart.add_field("note", "hello")
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+        async with http.post(
+            f"{url}/v1/messages", json=body, headers={"anthropic-version": "2023-06-01"}
+        ) as r:
+            assert r.status == 200
+        async with http.get(f"{url}/oauth/authorize", allow_redirects=False) as r:
+            assert r.status == 302
+        form = f"grant_type=password&username=me&password={s['password in a form body']}"
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+        async with http.post(f"{url}/oauth/token", data=form, headers=headers) as r:
+            assert r.status == 200
+        async with http.post(f"{url}/upload", data=multipart) as r:
+            assert r.status == 200
+    # A header line too long for the parser: refused with a 400, and aiohttp logs its first bytes.
+    reader, writer = await asyncio.open_connection("127.0.0.1", int(url.rsplit(":", 1)[1]))
+    too_long = f"x-api-key: {s['over-long header refused by the parser']}" + "A" * 70_000
+    writer.write(f"GET /v1/x HTTP/1.1\r\nHost: 127.0.0.1\r\n{too_long}\r\n\r\n".encode())
+    assert (await reader.read(100)).startswith(b"HTTP/1.")
+    writer.close()
+
+
+async def test_secrets_found_by_shape_json_in_strings_and_urls_reach_no_output(
+    tmp_path: Path, loopback: Loopback
+) -> None:
+    s = SHAPED
+    env = tap_env(
+        tmp_path,
+        DATABASE_URL=f"postgres://app:{s['password in DATABASE_URL']}@db.internal:5432/prod",
+        DEPLOY_CREDS=s["DEPLOY_CREDS"],
+    )
+    settings = json.dumps(
+        {"apiKey": s["apiKey in --settings JSON holding a URL"], "url": "https://gw.example"}
+    )
+    args = ["--tap-debug", "--tap-live", "--", "--settings", settings]
+    async with proxy_only(tmp_path, loopback.url, args, env=env) as tap:
+        await wait_for(lambda: "/?token=" in tap.stderr, 10, "the live viewer's address")
+        live_url = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=([\w-]+)", tap.stderr)
+        assert live_url is not None
+        closed = asyncio.Event()
+        live = asyncio.ensure_future(read_live_events(f"{live_url[1]}/events?token={live_url[2]}", closed))
+        await asyncio.sleep(0.3)
+        await drive_shaped_secrets(tap.url, loopback)
+        # The database password and the creds come back in a response, as an API error would echo them.
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            echo = {"note": f"env says {s['password in DATABASE_URL']} and {s['DEPLOY_CREDS']}"}
+            async with http.post(f"{tap.url}/v1/messages", json=echo) as r:
+                assert r.status == 200
+        await asyncio.sleep(1.0)  # let the live viewer push the turns
+        done = await tap.stop(signal.SIGINT)
+        live_text = await asyncio.wait_for(live, 20)
+    assert done.returncode == 0, done.stderr
+
+    texts = await everything_written(tmp_path, tap.session_dir(), done.stderr, env)
+    texts["live stream"] = live_text
+    texts["stdout"] = done.stdout.decode(errors="replace")
+    assert shaped_leaks(texts) == []
+    # Not an empty pass: the records and the live stream are there, with markers in the secrets' places.
+    trace = texts["trace.jsonl.zst"]
+    assert marker(s["anthropic key in a message"]) in trace
+    assert marker(s["code= in a Location header"]) in trace
+    assert marker(s["anthropic key in a message"]) in live_text
+    assert "Got more than 65536 bytes when reading: [REDACTED:" in texts["proxy.log"]
