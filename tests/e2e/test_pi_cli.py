@@ -4,6 +4,9 @@ Support-matrix row "Pi / Custom OpenAI-compatible setup (--tap-proxy-mode revers
 strip none". Pi reads no base-URL variable, so it runs in a PI_CODING_AGENT_DIR of claude-tap's whose
 models.json points its `openai` provider at the tap (claude_tap.reverse_home); the user's own
 models.json names the real upstream, and stays as it was.
+
+Forward mode, Pi's default: no config of ours; Pi reaches https://api.openai.com through HTTPS_PROXY,
+trusting the tap's CA, and the tap decrypts that host.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pytest
 
 from claude_tap.normalize.session import normalize_records
 from tests.e2e.agents import agent_env, find_agent
-from tests.e2e.real_cli import run_through_tap, serving
+from tests.e2e.real_cli import run_through_tap, serving, serving_as
 from tests.e2e.text_standins import ANSWER_PREFIX, TextStandIn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -60,3 +63,28 @@ async def test_pi_with_the_openai_provider_is_recorded_in_reverse_mode(tmp_path:
     _, (turn,) = normalize_records(records)
     assert (turn["api"], turn["model"]) == ("openai_responses", MODEL)
     assert turn["output"] == [{"type": "text", "text": f"{ANSWER_PREFIX}1"}]
+
+
+async def test_pi_is_recorded_in_forward_mode_its_default(tmp_path: Path) -> None:
+    pi = find_agent("pi")
+    home = tmp_path / "home"
+    home.mkdir()
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    standin = TextStandIn()
+    async with serving_as(standin.app(), "api.openai.com", tmp_path) as vendor:
+        env = agent_env(home, pi.parent, OPENAI_API_KEY=API_KEY, PI_OFFLINE="1")
+        args = ["--provider", "openai", "--model", MODEL, "-p", "Say hi"]
+        result = await run_through_tap(home, "pi", vendor.tap_args, args, env, workdir)
+
+    assert result.returncode == 0, result.stderr
+    assert [r.path_qs for r in standin.requests] == ["/v1/responses"]
+    assert f"{ANSWER_PREFIX}1" in result.stdout, (result.stdout, result.stderr)
+    records = result.records
+    assert (records[0]["client"], records[0]["mode"]) == ("pi", "forward")
+    (exchange,) = [
+        e for e in result.exchanges if e["request"]["url"] == "https://api.openai.com/v1/responses"
+    ]
+    assert exchange["request"]["body"] == standin.requests[0].body
+    assert exchange["response"]["complete"] is True
+    assert API_KEY not in json.dumps(records) and API_KEY not in result.stderr
