@@ -11,8 +11,8 @@ The child gets HTTPS_PROXY/HTTP_PROXY pointing here. Each connection starts with
                            reverse mode
 
 So there is one pipeline: after TLS the bytes meet the same relay, capture and recording as reverse
-mode. Only the first bytes of a connection are looked at here (does it start with "CONNECT "?); the
-CONNECT head is read by aiohttp's HTTP parser, everything else is handed to aiohttp's server untouched.
+mode. Only the first bytes of a connection are looked at (front.py: does it start with "CONNECT "?);
+the CONNECT head is read by aiohttp's HTTP parser, everything else goes to aiohttp's server untouched.
 
 Decrypted: `intercept_hosts` (the client adapter's model hosts plus the target's host), or every host
 with `intercept_all`. The capture watchdog (watchdog.py) hears about rejected certificates and requests.
@@ -33,13 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import web
-from aiohttp.base_protocol import BaseProtocol
-from aiohttp.http import HttpRequestParser
-from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from claude_tap.proxy.ca import LocalCa
 from claude_tap.proxy.failures import describe
+from claude_tap.proxy.front import FrontProtocol, refuse
 from claude_tap.proxy.relay import (
     MAX_HEADER_LINE_BYTES,
     ErrorBody,
@@ -62,7 +60,6 @@ from claude_tap.proxy.watchdog import CaptureWatchdog, untrusted_alert
 
 _SHUTDOWN_GRACE_S = 1.0
 _TLS_HANDSHAKE_TIMEOUT_S = 30.0
-_CONNECT = b"CONNECT "
 _ESTABLISHED = b"HTTP/1.1 200 Connection established\r\n\r\n"
 _ABSOLUTE_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
@@ -157,7 +154,7 @@ class ForwardProxy:
         self._plain = self._http_server(self._handle_plain)
         loop = asyncio.get_running_loop()
         try:
-            self._server = await loop.create_server(lambda: _Front(self), config.host, config.port)
+            self._server = await loop.create_server(lambda: FrontProtocol(self), config.host, config.port)
         except BaseException:
             await self._relay.close()
             raise
@@ -244,16 +241,24 @@ class ForwardProxy:
 
     # -- CONNECT ------------------------------------------------------------------------------------
 
-    def connect_requested(self, transport: asyncio.Transport, front: _Front, url: URL, tail: bytes) -> None:
+    @property
+    def plain_server(self) -> web.Server | None:
+        return self._plain
+
+    def connect_requested(
+        self, transport: asyncio.Transport, front: FrontProtocol, url: URL, tail: bytes
+    ) -> None:
         task = asyncio.get_running_loop().create_task(self._connect(transport, front, url, tail))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _connect(self, transport: asyncio.Transport, front: _Front, url: URL, tail: bytes) -> None:
+    async def _connect(
+        self, transport: asyncio.Transport, front: FrontProtocol, url: URL, tail: bytes
+    ) -> None:
         self.counts.connects += 1
         host, port = (url.host or "").lower(), url.port or 443
         if not host:
-            _refuse(transport, b"400 Bad Request")
+            refuse(transport, b"400 Bad Request")
             return
         if self.decrypts(host):
             await self._decrypt(transport, front, host, port, tail)
@@ -261,11 +266,11 @@ class ForwardProxy:
             await self._tunnel(transport, host, port, tail)
 
     async def _decrypt(
-        self, transport: asyncio.Transport, front: _Front, host: str, port: int, tail: bytes
+        self, transport: asyncio.Transport, front: FrontProtocol, host: str, port: int, tail: bytes
     ) -> None:
         self.watchdog.saw_request()
         if tail:  # TLS bytes sent before our 200: no client does that; it would break the handshake
-            _refuse(transport, b"400 Bad Request")
+            refuse(transport, b"400 Bad Request")
             return
         context = self.ca.server_context(host)
         transport.write(_ESTABLISHED)
@@ -326,7 +331,7 @@ class ForwardProxy:
         except TunnelError as error:
             self.counts.tunnel_failures += 1
             self._log.info("tunnel to %s:%d failed: %s", host, port, error)
-            _refuse(transport, b"502 Bad Gateway")
+            refuse(transport, b"502 Bad Gateway")
             failed = Tunnel(host, port, via_proxy=proxy is not None)
             self._submit(tunnel_record(failed, str(error)))
             return
@@ -351,73 +356,3 @@ def absolute_form_url(raw_path: str) -> str | None:
         return None
     authority, slash, path = rest.partition("/")
     return f"{mapped}://{authority}/{path}" if slash else f"{mapped}://{authority}/"
-
-
-def _refuse(transport: asyncio.Transport, status: bytes) -> None:
-    if not transport.is_closing():
-        transport.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        transport.close()
-
-
-class _Front(asyncio.Protocol):
-    """The first bytes of a connection: a CONNECT head is parsed here; anything else goes to aiohttp."""
-
-    def __init__(self, proxy: ForwardProxy) -> None:
-        self._proxy = proxy
-        self._transport: asyncio.Transport | None = None
-        self._seen = bytearray()
-        self._parser: HttpRequestParser | None = None
-        self._connecting = False
-        # Decrypted bytes that arrive with the end of the TLS handshake, before start_tls() returns
-        # (a client may send its request in the same packet as its Finished message).
-        self.early = bytearray()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        transport = self._transport
-        assert transport is not None
-        if self._connecting:
-            self.early += data
-            return
-        if self._parser is None:
-            self._seen += data
-            start = bytes(self._seen[: len(_CONNECT)])
-            if not _CONNECT.startswith(start):  # not a CONNECT: aiohttp's server takes the connection
-                self._hand_to_http_server(transport, bytes(self._seen))
-                return
-            if len(self._seen) < len(_CONNECT):
-                return
-            loop = asyncio.get_running_loop()
-            self._parser = HttpRequestParser(
-                BaseProtocol(loop),
-                loop,
-                2**16,
-                max_line_size=MAX_HEADER_LINE_BYTES,
-                max_field_size=MAX_HEADER_LINE_BYTES,
-            )
-            data = bytes(self._seen)
-        try:
-            messages, _, tail = self._parser.feed_data(data)
-        except HttpProcessingError:
-            _refuse(transport, b"400 Bad Request")
-            return
-        if messages:
-            self._connecting = True
-            transport.pause_reading()  # the rest belongs to TLS or the tunnel
-            self._proxy.connect_requested(transport, self, messages[0][0].url, bytes(tail))
-
-    def _hand_to_http_server(self, transport: asyncio.Transport, first: bytes) -> None:
-        server = self._proxy._plain
-        if server is None:  # stopping
-            transport.close()
-            return
-        handler = server()
-        transport.set_protocol(handler)
-        handler.connection_made(transport)
-        handler.data_received(first)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._transport = None

@@ -1,0 +1,104 @@
+"""The first bytes of a forward-proxy connection: a CONNECT, or anything else for aiohttp's server.
+
+Only the method is looked at (does the connection start with "CONNECT "?). A CONNECT head is parsed by
+aiohttp's HTTP parser and handed to the owner (`connect_requested`), with reading paused: what follows
+belongs to TLS or a tunnel. Any other first bytes are handed, untouched, to the owner's aiohttp server
+(`plain_server`), which parses them as it would on a socket of its own.
+
+This module knows nothing about TLS, tunnels, clients or the trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from aiohttp import web
+from aiohttp.base_protocol import BaseProtocol
+from aiohttp.http import HttpRequestParser
+from aiohttp.http_exceptions import HttpProcessingError
+from yarl import URL
+
+from claude_tap.proxy.relay import MAX_HEADER_LINE_BYTES
+
+_CONNECT = b"CONNECT "
+
+
+class FrontOwner(Protocol):
+    @property
+    def plain_server(self) -> web.Server | None: ...  # None: stopping
+
+    def connect_requested(
+        self, transport: asyncio.Transport, front: FrontProtocol, url: URL, tail: bytes
+    ) -> None: ...
+
+
+def refuse(transport: asyncio.Transport, status: bytes) -> None:
+    """Answer `status` ("400 Bad Request") and close."""
+    if not transport.is_closing():
+        transport.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        transport.close()
+
+
+class FrontProtocol(asyncio.Protocol):
+    """The first bytes of a connection: a CONNECT head is parsed here; anything else goes to aiohttp."""
+
+    def __init__(self, proxy: FrontOwner) -> None:
+        self._proxy = proxy
+        self._transport: asyncio.Transport | None = None
+        self._seen = bytearray()
+        self._parser: HttpRequestParser | None = None
+        self._connecting = False
+        # Decrypted bytes that arrive with the end of the TLS handshake, before start_tls() returns
+        # (a client may send its request in the same packet as its Finished message).
+        self.early = bytearray()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        transport = self._transport
+        assert transport is not None
+        if self._connecting:
+            self.early += data
+            return
+        if self._parser is None:
+            self._seen += data
+            start = bytes(self._seen[: len(_CONNECT)])
+            if not _CONNECT.startswith(start):  # not a CONNECT: aiohttp's server takes the connection
+                self._hand_to_http_server(transport, bytes(self._seen))
+                return
+            if len(self._seen) < len(_CONNECT):
+                return
+            loop = asyncio.get_running_loop()
+            self._parser = HttpRequestParser(
+                BaseProtocol(loop),
+                loop,
+                2**16,
+                max_line_size=MAX_HEADER_LINE_BYTES,
+                max_field_size=MAX_HEADER_LINE_BYTES,
+            )
+            data = bytes(self._seen)
+        try:
+            messages, _, tail = self._parser.feed_data(data)
+        except HttpProcessingError:
+            refuse(transport, b"400 Bad Request")
+            return
+        if messages:
+            self._connecting = True
+            transport.pause_reading()  # the rest belongs to TLS or the tunnel
+            self._proxy.connect_requested(transport, self, messages[0][0].url, bytes(tail))
+
+    def _hand_to_http_server(self, transport: asyncio.Transport, first: bytes) -> None:
+        server = self._proxy.plain_server
+        if server is None:  # stopping
+            transport.close()
+            return
+        handler = server()
+        transport.set_protocol(handler)
+        handler.connection_made(transport)
+        handler.data_received(first)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
