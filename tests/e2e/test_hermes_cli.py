@@ -8,6 +8,10 @@ strip /v1": Hermes runs in a HERMES_HOME of claude-tap's whose config names one 
 Hermes first probes the server (/v1/models, /api/tags, /props, ...); those pass through and get the
 vendor's 404s, and are recorded like any other call.
 
+Forward mode, Hermes's default ("Provider creds via ~/.hermes/"): its built-in OpenRouter provider
+reaches https://openrouter.ai through HTTPS_PROXY (httpx), trusting the tap's CA through SSL_CERT_FILE,
+and the tap decrypts that host.
+
 hermes-agent is a PyPI package: .ci/run installs it into a venv of its own and puts its bin directory
 on CLAUDE_TAP_TEST_AGENTS_BIN.
 """
@@ -21,7 +25,7 @@ import pytest
 
 from claude_tap.normalize.session import normalize_records
 from tests.e2e.agents import agent_env, find_agent
-from tests.e2e.real_cli import run_through_tap, serving
+from tests.e2e.real_cli import run_through_tap, serving, serving_as
 from tests.e2e.text_standins import ANSWER_PREFIX, TextStandIn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -68,3 +72,29 @@ async def test_hermes_with_a_custom_provider_is_recorded_in_reverse_mode(tmp_pat
     assert [block for turn in turns for block in turn["output"] if block["type"] == "text"] == [
         {"type": "text", "text": f"{ANSWER_PREFIX}1"}
     ]
+
+
+async def test_hermes_is_recorded_in_forward_mode_its_default(tmp_path: Path) -> None:
+    hermes = find_agent("hermes")
+    home = tmp_path / "home"
+    home.mkdir()
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    standin = TextStandIn()
+    key = "sk-or-v1-e2e-dummy-key-0123456789abcdef"
+    async with serving_as(standin.app(), "openrouter.ai", tmp_path) as vendor:
+        env = agent_env(home, hermes.parent, OPENROUTER_API_KEY=key)
+        args = ["-z", "Say hi", "--provider", "openrouter", "-m", "openai/gpt-4o-mini"]
+        result = await run_through_tap(home, "hermes", vendor.tap_args, args, env, workdir, 90)
+
+    assert result.returncode == 0, result.stderr
+    (call,) = standin.model_calls
+    assert call.path_qs == "/api/v1/chat/completions" and call.headers["Authorization"] == f"Bearer {key}"
+    assert f"{ANSWER_PREFIX}1" in result.stdout, (result.stdout, result.stderr)
+    records = result.records
+    assert (records[0]["client"], records[0]["mode"]) == ("hermes", "forward")
+    (exchange,) = [
+        e for e in result.exchanges if e["request"]["url"] == "https://openrouter.ai/api/v1/chat/completions"
+    ]
+    assert exchange["request"]["body"] == call.body and exchange["response"]["complete"] is True
+    assert key not in json.dumps(records) and key not in result.stderr
