@@ -28,8 +28,8 @@ const PROVIDER_PREFIX = {
 function curlFor(turn) {
   if (turn.transport === "transcript" || !turn.url) return null;
   const needed = new Set();
-  const method = String(turn.method || "GET").toUpperCase();
-  const url = turn.url.replace(/([?&])([^=&#]+)=\[REDACTED:[0-9a-f]{8}\]/g, (m, sep, name) => {
+  const method = plain(turn.method || "GET").toUpperCase();
+  const url = plain(turn.url).replace(/([?&])([^=&#]+)=\[REDACTED:[0-9a-f]{8}\]/g, (m, sep, name) => {
     const variable = queryVariable(name, turn.provider);
     needed.add(variable);
     return sep + name + "=" + "\u0000" + variable + "\u0000";
@@ -37,13 +37,14 @@ function curlFor(turn) {
   const lines = [
     "curl -sS" +
       (turn.transport === "sse" ? " -N" : "") +
-      (method !== "GET" ? " -X " + method : "") +
+      (method !== "GET" ? " -X " + shellToken(method) : "") +
       " " +
       shellWord(url),
   ];
-  for (const [name, value] of Object.entries(turn.request_headers || {})) {
+  for (const [rawName, value] of Object.entries(turn.request_headers || {})) {
+    const name = plain(rawName);
     if (CURL_SKIP_HEADERS.has(name.toLowerCase())) continue;
-    const withVars = String(value).replace(REDACTED, () => {
+    const withVars = plain(value).replace(REDACTED, () => {
       const variable = headerVariable(name, turn.provider);
       needed.add(variable);
       return "\u0000" + variable + "\u0000";
@@ -53,7 +54,7 @@ function curlFor(turn) {
   const body = turn.request_body;
   let heredoc = null;
   if (body !== null && body !== undefined && method !== "GET") {
-    let text = typeof body === "string" ? body : JSON.stringify(body);
+    let text = plain(typeof body === "string" ? body : JSON.stringify(body));
     text = text.replace(/"([^"\\]{1,64})":"\[REDACTED:[0-9a-f]{8}\]"/g, (m, key) => {
       const variable = envName(key);
       needed.add(variable);
@@ -73,6 +74,18 @@ function curlFor(turn) {
     ? "# " + t("curl.needs") + ": " + [...needed].map((v) => "$" + v).join(" ") + "\n"
     : "";
   return head + lines.join(" \\\n") + (heredoc ? "\n" + heredoc : "");
+}
+
+/* Text from the trace with its NUL characters taken out: \u0000 brackets the variables below, so a
+NUL in a crafted trace could otherwise open a ${...} of its own ("${x:-$(rm ...)}" runs code), and
+no shell argument can hold a NUL anyway. */
+function plain(value) {
+  return String(value).replace(/\u0000/g, "\ufffd");
+}
+
+/* A word that needs no quotes stays as it is (POST); anything else is quoted as `shellWord` does. */
+function shellToken(text) {
+  return /^[A-Za-z0-9_.-]+$/.test(text) ? text : shellWord(text);
 }
 
 /* A word for the shell: single quotes when there is no variable in it, else double quotes with
