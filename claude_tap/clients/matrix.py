@@ -49,12 +49,15 @@ _TEXT: dict[Language, dict[str, str]] = {
         "strip": "Reverse mode strips from each path",
         "hosts": "Hosts forward mode decrypts",
         "errors": "Errors the tap itself returns are shaped like",
+        "e2e": "End-to-end tests with the real CLI (versions pinned in .ci/run)",
+        "no_e2e": "none: it needs a real login",
         "none": "none",
         "colon": ": ",
         "no_vars": "none (see the notes)",
         "forward_note": (
-            "Forward mode (an HTTPS proxy with claude-tap's own CA) is being added; until it lands, "
-            "clients whose default is forward run with `--tap-proxy-mode reverse` where a reverse row exists."
+            "Forward mode: claude-tap is the client's HTTPS proxy, with a CA of its own (`claude-tap ca`), "
+            "and decrypts the hosts listed for the client below (`--tap-intercept-all`: every host). "
+            "Reverse mode: the client's base URL points at claude-tap, which sends each request upstream."
         ),
     },
     "zh": {
@@ -78,12 +81,15 @@ _TEXT: dict[Language, dict[str, str]] = {
         "strip": "反向模式从路径开头去掉",
         "hosts": "正向模式解密的主机",
         "errors": "claude-tap 自身返回的错误格式",
+        "e2e": "使用真实 CLI 的端到端测试（版本固定在 .ci/run 中）",
+        "no_e2e": "无：需要真实登录",
         "none": "无",
         "colon": "：",
         "no_vars": "无（见说明）",
         "forward_note": (
-            "正向模式（使用 claude-tap 自己的 CA 的 HTTPS 代理）正在加入；在它可用之前，"
-            "默认使用正向模式的客户端，如有反向模式一行，可用 `--tap-proxy-mode reverse` 运行。"
+            "正向模式：claude-tap 作为客户端的 HTTPS 代理，使用自己的 CA，解密下文为该客户端列出的主机"
+            "（`--tap-intercept-all`：所有主机）；CA 见 `claude-tap ca`。"
+            "反向模式：客户端的 Base URL 指向 claude-tap，由它把每个请求发往上游。"
         ),
     },
 }
@@ -263,6 +269,22 @@ _NOTES: dict[str, dict[Language, tuple[str, ...]]] = {
 }
 
 
+# The real-CLI end-to-end tests of each client, by mode (tests/unit/test_support_matrix_docs.py checks
+# that each file exists and runs the client in that mode).
+E2E_TESTS: dict[str, dict[str, str]] = {
+    "claude": {
+        "reverse": "tests/e2e/test_claude_code.py",
+        "forward": "tests/e2e/test_claude_code_forward.py",
+    },
+    "codex": {"reverse": "tests/e2e/test_codex_cli.py", "forward": "tests/e2e/test_codex_cli_forward.py"},
+    "gemini": {"reverse": "tests/e2e/test_gemini_cli.py", "forward": "tests/e2e/test_gemini_cli.py"},
+    "kimi": {"reverse": "tests/e2e/test_kimi_cli.py"},
+    "opencode": {"reverse": "tests/e2e/test_opencode_cli.py", "forward": "tests/e2e/test_opencode_cli.py"},
+    "pi": {"reverse": "tests/e2e/test_pi_cli.py", "forward": "tests/e2e/test_pi_cli.py"},
+    "hermes": {"reverse": "tests/e2e/test_hermes_cli.py", "forward": "tests/e2e/test_hermes_cli.py"},
+}
+
+
 def render(language: Language) -> str:
     text = _TEXT[language]
     lines = [text["title"], "", text["twin"], "", text["generated"], "", text["intro"], ""]
@@ -295,10 +317,18 @@ def _client_section(config: ClientConfig, language: Language) -> list[str]:
         f"- {text['strip']}{colon}{f'`{strip}`' if strip else text['none']}",
         f"- {text['hosts']}{colon}{', '.join(config.intercept_hosts)}",
         f"- {text['errors']}{colon}{_ERROR_STYLES[language][config.error_style]}",
+        f"- {text['e2e']}{colon}{_e2e(config.name, language)}",
     ]
     for note in _NOTES.get(config.name, {}).get(language, ()):
         lines += ["", note]
     return lines
+
+
+def _e2e(name: str, language: Language) -> str:
+    tests = E2E_TESTS.get(name)
+    if not tests:
+        return _TEXT[language]["no_e2e"]
+    return ", ".join(f"{_MODES[language][mode]} `{path}`" for mode, path in tests.items())
 
 
 def main(argv: Sequence[str]) -> int:

@@ -53,3 +53,14 @@ def test_the_readme_lists_every_client(readme: str) -> None:
     text = (DOCS.parent / readme).read_text(encoding="utf-8")
     line = next(line for line in text.split("\n\n") if "`--tap-client`" in line and "`codebuddy`" in line)
     assert all(f"`{name}`" in line for name in CLIENT_CONFIGS)
+
+
+def test_the_e2e_tests_the_page_names_exist_and_cover_their_mode() -> None:
+    from claude_tap.clients.matrix import E2E_TESTS
+
+    assert set(E2E_TESTS) <= set(CLIENT_CONFIGS)
+    for tests in E2E_TESTS.values():
+        for mode, path in tests.items():
+            source = (DOCS.parent / path).read_text(encoding="utf-8")
+            assert mode in ("reverse", "forward") and "async def test_" in source
+            assert mode == "reverse" or "forward" in source, path
