@@ -8,8 +8,9 @@ of its "kimi" providers, so the child gets KIMI_BASE_URL=<proxy> and the proxy s
 builds its platform URLs, points at the proxy too.
 
 Where the real upstream is: KIMI_BASE_URL in the environment; else the base_url of the provider of
-`default_model` in $KIMI_SHARE_DIR/config.toml (default ~/.kimi/config.toml); else KIMI_CODE_BASE_URL;
-else https://api.kimi.com/coding/v1.
+`default_model` in the config file (`--config-file X`, else $KIMI_SHARE_DIR/config.toml, default
+~/.kimi/config.toml); else KIMI_CODE_BASE_URL; else https://api.kimi.com/coding/v1. (A config given
+inline with `--config '...'` is not read: pass --tap-target.)
 
 kimi-cli 1.52.0 on PyPI is an unmaintained stub whose bare `kimi` pipes a remote install script into a
 shell. `detect_target` finds the installed version from the package metadata next to the `kimi` on
@@ -55,7 +56,7 @@ def detect_target(env: Mapping[str, str], home: Path, cwd: Path, argv: Sequence[
     base_url = env_value(env, "KIMI_BASE_URL")
     if base_url is not None:
         return TargetChoice(base_url.rstrip("/"), "KIMI_BASE_URL in the environment", (), refusal)
-    label, path = _config_file(env, home, cwd)
+    label, path = _config_file(env, home, cwd, argv)
     configured = _default_provider_url(label, path, notes)
     if configured is not None:
         return TargetChoice(
@@ -104,11 +105,26 @@ def _which(name: str, path: str) -> Path | None:
     return None
 
 
-def _config_file(env: Mapping[str, str], home: Path, cwd: Path) -> tuple[str, Path]:
+def _config_file(env: Mapping[str, str], home: Path, cwd: Path, argv: Sequence[str]) -> tuple[str, Path]:
+    named = _option_value(argv, "--config-file")
+    if named is not None:
+        return f"--config-file {named}", cwd / Path(named).expanduser()
     share_dir = env_value(env, "KIMI_SHARE_DIR")
     if share_dir is None:
         return "~/.kimi/config.toml", home / ".kimi" / "config.toml"
     return "$KIMI_SHARE_DIR/config.toml", cwd / Path(share_dir).expanduser() / "config.toml"
+
+
+def _option_value(argv: Sequence[str], option: str) -> str | None:
+    """The value of `OPTION X` or `OPTION=X` before any `--`."""
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg.startswith(option + "="):
+            return arg.removeprefix(option + "=")
+        if arg == option and index + 1 < len(argv):
+            return argv[index + 1]
+    return None
 
 
 def _default_provider_url(label: str, path: Path, notes: list[str]) -> str | None:

@@ -5,6 +5,8 @@ finds the upstream in ~/.kimi/config.toml (the provider of `default_model`), han
 KIMI_BASE_URL=<tap>, and kimi-cli's `/chat/completions` reaches `<upstream>/chat/completions`. The
 stand-in streams reasoning_content before the answer, as Kimi's API does; the viewer shows it as thinking.
 
+The 1.52.0 stub is refused before anything starts; that test needs no kimi-cli, only its install layout.
+
 kimi-cli needs Python 3.12 or later: .ci/run installs 1.51.0 into a venv of its own and puts its bin
 directory on CLAUDE_TAP_TEST_AGENTS_BIN.
 """
@@ -19,6 +21,7 @@ import pytest
 from claude_tap.normalize.session import normalize_records
 from tests.e2e.agents import agent_env, find_agent
 from tests.e2e.real_cli import run_through_tap, serving
+from tests.e2e.tap_process import run_tap, tap_env, write_script
 from tests.e2e.text_standins import ANSWER_PREFIX, REASONING, TextStandIn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -73,3 +76,20 @@ async def test_kimi_cli_is_recorded_with_its_reasoning(tmp_path: Path) -> None:
     assert {"type": "thinking", "text": REASONING} in turn["output"]
     assert {"type": "text", "text": f"{ANSWER_PREFIX}1"} in turn["output"]
     assert turn["usage"]["output_tokens"] == 7
+
+
+async def test_the_kimi_cli_1_52_stub_is_refused_before_it_runs(tmp_path: Path) -> None:
+    # What pip, pipx and uv tool leave behind: <venv>/bin/kimi beside the package's dist-info.
+    venv = tmp_path / "venv"
+    (venv / "lib" / "python3.13" / "site-packages" / "kimi_cli-1.52.0.dist-info").mkdir(parents=True)
+    ran = tmp_path / "stub-ran"
+    write_script(venv / "bin" / "kimi", f"open({str(ran)!r}, 'w').close()\n")
+    env = tap_env(tmp_path, [venv / "bin"])
+    done = await run_tap(
+        tmp_path, ["--tap-client", "kimi", "--tap-no-open", "--", "--print", "-p", "hi"], env
+    )
+    assert done.returncode == 2, done.stderr
+    assert "kimi-cli 1.52.0, an unmaintained stub" in done.stderr
+    assert "kimi-cli==1.51.0" in done.stderr
+    assert not ran.exists()  # never launched
+    assert not list((tmp_path / "home").rglob("trace.jsonl.zst"))  # refused before any session began

@@ -84,6 +84,18 @@ def test_kimi_share_dir_moves_the_config(tmp_path: Path) -> None:
     assert choice.source == "default_model's provider in $KIMI_SHARE_DIR/config.toml"
 
 
+def test_config_file_option_wins_over_the_share_dir(tmp_path: Path) -> None:
+    (tmp_path / "alt.toml").write_text(CONFIG.replace("api.moonshot.ai", "alt.example"))
+    for argv in (["--config-file", "alt.toml", "--print"], ["--config-file=alt.toml"]):
+        choice = KIMI.detect_target({"KIMI_SHARE_DIR": "nowhere"}, tmp_path, tmp_path, argv)
+        assert (choice.url, choice.source) == (
+            "https://alt.example/v1",
+            "default_model's provider in --config-file alt.toml",
+        )
+    for argv in (["--", "--config-file", "alt.toml"], ["--config-file"]):
+        assert KIMI.detect_target({}, tmp_path, tmp_path, argv).url == "https://api.kimi.com/coding/v1"
+
+
 def test_a_config_without_a_default_model_falls_back_to_kimi_code(tmp_path: Path) -> None:
     (tmp_path / ".kimi").mkdir()
     (tmp_path / ".kimi" / "config.toml").write_text('default_model = ""\n')
