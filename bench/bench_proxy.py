@@ -239,6 +239,8 @@ async def run(quick: bool) -> None:
             )
         time.sleep(1.0)  # let the writer drain before reading sizes
         rss = peak_rss_mb(tap.pid)
+        children = Path(f"/proc/{tap.pid}/task/{tap.pid}/children").read_text().split()
+        recorder_rss = sum(peak_rss_mb(int(pid)) for pid in children)  # the recorder process
         tap.send_signal(signal.SIGINT)
         try:
             tap.wait(timeout=30)
@@ -247,7 +249,8 @@ async def run(quick: bool) -> None:
         traces = list(Path(tmp).rglob("trace.jsonl.zst"))
         trace_bytes = sum(p.stat().st_size for p in traces)
         n_requests = sum(count_exchanges(p) for p in traces) or 1
-        rows.append(("tap peak RSS", "", f"{rss:.1f} MB", ""))
+        rows.append(("tap peak RSS: proxy", "", f"{rss:.1f} MB", ""))
+        rows.append(("tap peak RSS: recorder", "", f"{recorder_rss:.1f} MB", ""))
         rows.append(
             ("trace bytes / request", "", f"{trace_bytes / n_requests:.0f} B", f"{n_requests} recorded")
         )

@@ -138,7 +138,10 @@ class SessionCollector:
         position = self._position
         self._position += 1
         for k, turn in enumerate(self._normalizer._turns_of(record, position)):
-            self._pending.append((_parse_time(turn["timing"]["started_at"]), position, k, turn, record))
+            # Only a transcript entry's record is needed later (to link it); keeping every record
+            # would hold every body until the end.
+            kept = record if turn["api"] == "cursor_transcript" else None
+            self._pending.append((_parse_time(turn["timing"]["started_at"]), position, k, turn, kept))
 
     def finish(self) -> tuple[SessionInfo, list[Turn]]:
         """The session and its turns; call once, after the last `add`."""
