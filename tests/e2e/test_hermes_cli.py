@@ -8,6 +8,8 @@ strip /v1": Hermes runs in a HERMES_HOME of claude-tap's whose config names one 
 Hermes first probes the server (/v1/models, /api/tags, /props, ...); those pass through and get the
 vendor's 404s, and are recorded like any other call.
 
+`hermes -z` exits 0 even when the model call fails: the tap's summary and trace still show the error.
+
 Forward mode, Hermes's default ("Provider creds via ~/.hermes/"): its built-in OpenRouter provider
 reaches https://openrouter.ai through HTTPS_PROXY (httpx), trusting the tap's CA through SSL_CERT_FILE,
 and the tap decrypts that host.
@@ -26,7 +28,7 @@ import pytest
 from claude_tap.normalize.session import normalize_records
 from tests.e2e.agents import agent_env, find_agent
 from tests.e2e.real_cli import run_through_tap, serving, serving_as
-from tests.e2e.text_standins import ANSWER_PREFIX, TextStandIn
+from tests.e2e.text_standins import ANSWER_PREFIX, REFUSAL, TextStandIn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -98,3 +100,27 @@ async def test_hermes_is_recorded_in_forward_mode_its_default(tmp_path: Path) ->
     ]
     assert exchange["request"]["body"] == call.body and exchange["response"]["complete"] is True
     assert key not in json.dumps(records) and key not in result.stderr
+
+
+async def test_a_failed_model_call_shows_in_the_summary_though_hermes_exits_0(tmp_path: Path) -> None:
+    hermes = find_agent("hermes")
+    home = tmp_path / "home"
+    home.mkdir()
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    standin = TextStandIn(refuse_status=400)
+    async with serving(standin.app()) as upstream:
+        env = agent_env(home, hermes.parent, OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=f"{upstream}/v1")
+        args = ["-z", "Say hi", "-m", MODEL]
+        result = await run_through_tap(
+            home, "hermes", ["--tap-proxy-mode", "reverse"], args, env, workdir, 90
+        )
+
+    assert result.returncode == 0, result.stderr  # Hermes's own exit code, passed through
+    assert REFUSAL in result.stdout
+    assert len(standin.model_calls) == 1
+    calls = len(result.exchanges)
+    assert f"claude-tap: {calls} calls, {calls} errors" in result.stderr  # the probes' 404s and the 400
+    (refused,) = [e for e in result.exchanges if e["request"]["path"] == "/v1/chat/completions"]
+    assert refused["response"]["status"] == 400
+    assert refused["response"]["body"]["error"]["message"] == REFUSAL

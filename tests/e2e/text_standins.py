@@ -4,7 +4,8 @@ One per API shape the clients of the support matrix speak in reverse mode: Anthr
 (OpenCode), Chat Completions (Kimi CLI, Hermes; with reasoning_content, as Kimi's API streams it) and
 OpenAI Responses (Pi). The answer names the call's number (`ANSWER_PREFIX` + n), so a test can tell
 which call the client printed. Anything else the client asks (model lists, probes) gets a 404 JSON
-error, as a vendor would answer an unknown path. Every request is kept.
+error, as a vendor would answer an unknown path. With `refuse_status`, every model call gets that
+status and an OpenAI-style error instead. Every request is kept.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from aiohttp import web
 Payload = dict[str, Any]
 ANSWER_PREFIX = "Stand-in answer "
 REASONING = "The user wants a short answer."
+REFUSAL = "The stand-in refuses this request."
 
 
 @dataclass
@@ -30,6 +32,7 @@ class ReceivedRequest:
 
 @dataclass
 class TextStandIn:
+    refuse_status: int | None = None
     requests: list[ReceivedRequest] = field(default_factory=list)
 
     def app(self) -> web.Application:
@@ -47,6 +50,9 @@ class TextStandIn:
         self.requests.append(ReceivedRequest(request.method, request.path_qs, dict(request.headers), body))
         if request.method != "POST" or not request.path.endswith(_MODEL_PATHS):
             return web.json_response({"error": {"message": f"no route for {request.path}"}}, status=404)
+        if self.refuse_status is not None:
+            error = {"message": REFUSAL, "type": "invalid_request_error", "code": "standin_refused"}
+            return web.json_response({"error": error}, status=self.refuse_status)
         answer = f"{ANSWER_PREFIX}{len(self.model_calls)}"
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await response.prepare(request)
