@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 _PROXY_HEAD_LIMIT = 64 * 1024
@@ -200,7 +201,7 @@ def tunnel_record(tunnel: Tunnel, error: str | None = None) -> dict[str, Any]:
         "type": "tunnel",
         "host": tunnel.host,
         "port": tunnel.port,
-        "started_at": tunnel.started_wall,
+        "started_at": datetime.fromtimestamp(tunnel.started_wall, UTC).isoformat(timespec="milliseconds"),
         "duration_ms": round((ended - tunnel.started) * 1000, 1),
         "bytes_up": tunnel.bytes_up,
         "bytes_down": tunnel.bytes_down,

@@ -17,8 +17,8 @@ counted from the trace, can say how often it happened. This module knows nothing
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 NoticeKind = Literal["certificate_rejected", "no_requests"]
@@ -38,7 +38,8 @@ def untrusted_alert(reason: str | None) -> str | None:
 
 def notice_record(kind: NoticeKind, message: str, **detail: Any) -> dict[str, Any]:
     """The trace line for a watchdog finding (readers skip record types they do not know)."""
-    return {"type": "notice", "kind": kind, "at": time.time(), "message": message, **detail}
+    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    return {"type": "notice", "kind": kind, "at": at, "message": message, **detail}
 
 
 class CaptureWatchdog:
