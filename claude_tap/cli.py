@@ -123,7 +123,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
 
 
 def usage_error(environment: Environment, message: str, subcommand: str | None = None) -> int:
-    where = f"{PROG} {subcommand} --help" if subcommand in ("demo", "view", "export") else f"{PROG} --help"
+    has_own_help = subcommand in ("demo", "view", "export", "sessions", "search", "index")
+    where = f"{PROG} {subcommand} --help" if has_own_help else f"{PROG} --help"
     environment.say(
         f"{PROG}: error: {message}\n  See `{where}` for the flags and their CLAUDE_TAP_* variables."
     )
@@ -148,7 +149,14 @@ def dispatch(command: Command, environment: Environment) -> int:
 
             args = command.args
             return ca_command(environment, trust=bool(args["trust"]), regenerate=bool(args["regenerate"]))
-        case "sessions" | "doctor":
+        case "sessions" | "search" | "index":
+            from claude_tap.sessions_cli import SessionsUsageError, run_sessions_command
+
+            try:
+                return run_sessions_command(command, environment)
+            except SessionsUsageError as error:
+                raise UsageError(str(error)) from error
+        case "doctor":
             raise CommandError(f"`{PROG} {command.name}` is not available yet in this version.")
         case _:
             raise AssertionError(f"no handler for command {command.name!r}")

@@ -35,7 +35,7 @@ from claude_tap.clients.base import ProxyMode
 from claude_tap.proxy.resolve import Resolve
 
 PROG = "claude-tap"
-SUBCOMMANDS = ("demo", "view", "export", "sessions", "ca", "doctor")
+SUBCOMMANDS = ("demo", "view", "export", "sessions", "search", "index", "ca", "doctor")
 OWN_WORDS_BEFORE_CLIENT_ARGS = ("-h", "--help", "--version")
 EXPORT_FORMATS = ("html", "md", "json", "jsonl")
 
@@ -340,7 +340,9 @@ SUBCOMMAND_FLAGS: dict[str, tuple[str, ...]] = {
     "demo": ("port", "host", "output_dir", "live", "no_open", "debug"),
     "view": ("port", "host", "no_open", "debug"),
     "export": ("debug",),
-    "sessions": ("debug",),
+    "sessions": ("output_dir", "debug"),  # and their own arguments: sessions_cli.add_arguments
+    "search": ("output_dir", "no_open", "debug"),
+    "index": ("output_dir", "debug"),
     "ca": ("debug",),  # and its own --trust, --regenerate
     "doctor": ("client", "target", "debug"),
 }
@@ -543,6 +545,8 @@ commands (first argument only):
   demo                      a real trace from a built-in loopback model and a scripted agent; no key
   view TRACE                open a trace in the viewer (local server)
   export TRACE -o OUT       write a trace as .html, .md, .json or .jsonl
+  sessions                  list recorded sessions, newest first (sessions prune: delete old ones)
+  search TEXT               find a turn in any session
 
 examples:
   claude-tap                                   Claude Code, recorded
@@ -580,7 +584,10 @@ SUBCOMMAND_HELP = {
     "view": "Open a trace (trace.jsonl.zst, trace.html's directory, or an earlier claude-tap .jsonl) "
     "in the viewer, served on loopback.",
     "export": "Write a trace as a self-contained HTML page, Markdown or plain JSON Lines.",
-    "sessions": "List recorded sessions, newest first.",
+    "sessions": "List recorded sessions, newest first: date, client, mode, calls, errors, tokens, cost, "
+    "duration and the first prompt. `sessions prune` deletes old sessions.",
+    "search": "Find turns in all recorded sessions: messages, system prompts, tool names and results.",
+    "index": "Bring the session index (~/.claude-tap/index.sqlite3) up to date with the traces.",
     "ca": "Show where the local CA of forward mode is, its fingerprint, and how to trust it.",
     "doctor": "Check that the client is found, the target detected, the CA trusted and ports free.",
 }
@@ -608,6 +615,10 @@ def build_subcommand_parser(name: str) -> argparse.ArgumentParser:
             action="store_true",
             help="make a new CA; clients that trusted the old one must trust the new one",
         )
+    if name in ("sessions", "search", "index"):
+        from claude_tap.sessions_cli import add_arguments
+
+        add_arguments(parser, name)
     if name == "export":
         parser.add_argument("trace", metavar="TRACE", type=Path, help="a trace file or session directory")
         parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="file to write")

@@ -87,7 +87,7 @@ def test_version_is_ours_only_before_client_arguments() -> None:
     assert parse(["--model", "x", "--version"]).options.client_args == ("--model", "x", "--version")
 
 
-@pytest.mark.parametrize("word", ["demo", "view", "export", "sessions", "ca", "doctor"])
+@pytest.mark.parametrize("word", ["demo", "view", "export", "sessions", "search", "index", "ca", "doctor"])
 def test_subcommand_words_reach_the_client_unless_first(word: str) -> None:
     assert parse(["--", word]).options.client_args == (word,)
     assert parse(["--tap-port", "0", word]).options.client_args == (word,)
@@ -321,7 +321,7 @@ def test_target_the_client_adapter_refuses_exits_2_with_its_reason(tmp_path: Pat
     assert not (tmp_path / "tap").exists()
 
 
-@pytest.mark.parametrize("word", ["sessions", "doctor"])
+@pytest.mark.parametrize("word", ["doctor"])
 def test_subcommands_not_built_yet_say_so(tmp_path: Path, word: str) -> None:
     result = run_cli([word], tmp_path)
     assert result.exit_code == 2
