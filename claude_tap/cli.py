@@ -133,12 +133,16 @@ def usage_error(environment: Environment, message: str, subcommand: str | None =
 
 def dispatch(command: Command, environment: Environment) -> int:
     """Do what `command` asks; each branch is one job, done by the module that owns it."""
-    from claude_tap import run
-
+    # Each branch imports what it needs: the proxy (aiohttp, cryptography) costs 0.4 s to import,
+    # which `claude-tap sessions` and `search` would otherwise pay on every call.
     match command.name:
         case "run":
+            from claude_tap import run
+
             return asyncio.run(run.run_client(command.options, environment))
         case "demo":
+            from claude_tap import run
+
             return asyncio.run(run.run_demo(command.options, environment))
         case "view":
             return view(command, environment)
