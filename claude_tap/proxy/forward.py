@@ -268,7 +268,6 @@ class ForwardProxy:
     async def _decrypt(
         self, transport: asyncio.Transport, front: FrontProtocol, host: str, port: int, tail: bytes
     ) -> None:
-        self.watchdog.saw_request()
         if tail:  # TLS bytes sent before our 200: no client does that; it would break the handshake
             refuse(transport, b"400 Bad Request")
             return
@@ -316,7 +315,6 @@ class ForwardProxy:
             bare, authorization = proxy_credentials(proxy_url)
             parsed = URL(bare)
             proxy = (parsed.host or "127.0.0.1", parsed.port or 80, authorization)
-        tunnel: Tunnel | None = None
         try:
             tunnel = await open_tunnel(
                 transport,

@@ -336,6 +336,20 @@ async def test_the_watchdog_speaks_when_no_request_arrives(
     assert sinks.records[0]["kind"] == "no_requests"
 
 
+async def test_a_handshake_the_client_drops_is_not_a_request(start_proxy: StartProxy, sinks: Sinks) -> None:
+    # Python's asyncio clients close without an alert when they reject a certificate: no line names
+    # the cause, but the idle watchdog must still speak.
+    proxy = await start_proxy(idle_warning_s=0.5)
+    async with aiohttp.ClientSession() as client:
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await client.get(
+                f"https://{MODEL_HOST}/v1/echo", proxy=proxy.url, ssl=ssl.create_default_context()
+            )
+    await sinks.wait(lambda: len(sinks.warnings) == 1)
+    assert "no request has reached the proxy" in sinks.warnings[0]
+    assert proxy.counts.handshake_failures == 1
+
+
 async def test_the_watchdog_stays_quiet_when_requests_arrive(
     start_proxy: StartProxy, sinks: Sinks, loopback: Loopback
 ) -> None:
