@@ -221,23 +221,27 @@ _NOTES: dict[str, dict[Language, tuple[str, ...]]] = {
     },
     "cursor": {
         "en": (
-            "No base-URL override: forward mode only. Connect/protobuf bodies are kept as bytes; readable "
-            "turns come from Cursor's local transcripts (~/.cursor/projects/*/agent-transcripts).",
+            "No base-URL override: forward mode only. Connect/protobuf bodies are kept as bytes. "
+            "The readable turns are in Cursor's local transcripts (~/.cursor/projects/*/agent-transcripts); "
+            "importing them into the trace is not part of a run yet.",
         ),
         "zh": (
-            "无法改 Base URL：只支持正向模式。Connect/protobuf 请求体按字节保存；可读的对话轮次来自 Cursor "
-            "的本地记录（~/.cursor/projects/*/agent-transcripts）。",
+            "无法改 Base URL：只支持正向模式。Connect/protobuf 请求体按字节保存。可读的对话轮次在 Cursor "
+            "的本地记录中（~/.cursor/projects/*/agent-transcripts）；运行时把它们导入 trace 的功能尚未接入。",
         ),
     },
     "qoder": {
         "en": (
             "Forward mode only; needs a real login (QODER_PERSONAL_ACCESS_TOKEN is exchanged at "
-            "openapi.qoder.sh). The model call carries an encoded body, recorded as bytes; cosy-* credential "
-            "headers are redacted. claude-tap sets QODER_HTTPDNS=off so host lookups stay on the proxy.",
+            "openapi.qoder.sh). The model call carries an encoded body, recorded as bytes (not decoded yet). "
+            "Of its cosy-* headers, those named like credentials (key, token, secret) are redacted; others, "
+            "such as cosy-signature, are not yet. claude-tap sets QODER_HTTPDNS=off so host lookups stay on "
+            "the proxy.",
         ),
         "zh": (
             "只支持正向模式；需要真实登录（QODER_PERSONAL_ACCESS_TOKEN 会在 openapi.qoder.sh 换取凭据）。"
-            "模型请求体经过编码，按字节记录；cosy-* 凭据请求头会被脱敏。claude-tap 设置 QODER_HTTPDNS=off，"
+            "模型请求体经过编码，按字节记录（尚未解码）。cosy-* 请求头中，名称像凭据的（key、token、secret）"
+            "会被脱敏，其他的（如 cosy-signature）暂未脱敏。claude-tap 设置 QODER_HTTPDNS=off，"
             "让主机解析经过代理。",
         ),
     },
@@ -245,12 +249,13 @@ _NOTES: dict[str, dict[Language, tuple[str, ...]]] = {
         "en": (
             "Forward mode for auxiliary traffic plus a CLOUD_CODE_URL bridge: model calls "
             "(/v1internal:streamGenerateContent) go to the tap's own address and on to Code Assist. "
-            "On macOS the CA is trusted in the user's login keychain, without an admin prompt.",
+            "On macOS, `claude-tap ca --trust` adds the CA to the user's login keychain, "
+            "without admin rights.",
         ),
         "zh": (
             "辅助流量走正向模式，另有 CLOUD_CODE_URL 桥接：模型请求（/v1internal:streamGenerateContent）发到 "
-            "claude-tap 自己的地址，再转发到 Code Assist。在 macOS 上 CA "
-            "被加入用户的登录钥匙串，无需管理员授权。",
+            "claude-tap 自己的地址，再转发到 Code Assist。在 macOS 上，`claude-tap ca --trust` "
+            "把 CA 加入用户的登录钥匙串，无需管理员权限。",
         ),
     },
     "codebuddy": {
