@@ -1,13 +1,17 @@
 """Forward-mode benchmark: the same HTTPS workloads direct to a loopback TLS upstream and through
 `claude-tap --tap-proxy-mode forward`, side by side, in one run.
 
-    python bench/bench_forward.py [--quick]
+    python bench/bench_forward.py [--quick] [--mitmdump PATH]
 
 The upstream serves real host names (api.bench.test, and host-N.bench.test for "new host" figures)
 with certificates from a throwaway CA; both the direct client and the tap reach it on 127.0.0.1 (the
 client through a resolver rule, the tap through --tap-resolve) and trust that CA (the tap through
 --tap-upstream-ca). The tap runs as its own process, recording to a throwaway directory as in real use.
 Traffic goes to 127.0.0.1 only, bounded in count and time.
+
+With --mitmdump (mitmproxy's, installed in a venv of its own), the same workloads also go through
+mitmproxy, side by side: it decrypts api.bench.test (an addon sends its connections to the loopback
+upstream) and passes files.bench.test through (`ignore_hosts`), as claude-tap does.
 
 Targets (issue 11): kept-alive added p50 <= 1 ms; first CONNECT to a new host <= 10 ms added;
 decrypted throughput >= 0.30 of direct; tunnel throughput >= 0.8 of direct.
@@ -23,11 +27,12 @@ import os
 import signal
 import socket
 import ssl
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -115,6 +120,41 @@ def start_tap(upstream_port: int, tmp: Path, vendor: LocalCa) -> tuple[subproces
     raise SystemExit("claude-tap did not start listening: " + proc.stderr.read().decode()[-2000:])  # type: ignore[union-attr]
 
 
+MITM_ADDON = """
+from mitmproxy import ctx
+PORT = int(__import__("os").environ["BENCH_UPSTREAM_PORT"])
+def server_connect(data):
+    data.server.address = ("127.0.0.1", PORT)
+"""
+
+
+def start_mitmdump(
+    mitmdump: str, upstream_port: int, tmp: Path, vendor: LocalCa
+) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    addon = tmp / "bench_addon.py"
+    addon.write_text(MITM_ADDON)
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env["BENCH_UPSTREAM_PORT"] = str(upstream_port)
+    argv = [
+        mitmdump, "-q", "--listen-host", "127.0.0.1", "--listen-port", str(port), "-s", str(addon),
+        "--set", f"confdir={tmp / 'mitm'}", "--set", f"ssl_verify_upstream_trusted_ca={vendor.cert_path}",
+        "--set", rf"ignore_hosts=^{FILES.replace('.', '[.]')}:443$", "--set", "http2=false",
+    ]  # fmt: skip
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            if (tmp / "mitm" / "mitmproxy-ca-cert.pem").exists():
+                return proc, port
+        except OSError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("mitmdump did not start listening: " + proc.stderr.read().decode()[-2000:])  # type: ignore[union-attr]
+
+
 # ---- workloads ---------------------------------------------------------------------------------------
 async def latencies(session: aiohttp.ClientSession, url: str, n: int, **kw: object) -> list[float]:
     out = []
@@ -173,88 +213,114 @@ async def download_mb_s(
     return mb / best
 
 
-def ratio(tapped: float, direct: float) -> str:
-    return f"{tapped / direct:.2f} of direct"
-
-
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-async def run(quick: bool) -> None:
+@dataclass
+class Figures:
+    lat: list[float]
+    tp: float
+    tunnel: float
+    decrypted: float
+    new_conn: list[float]
+    new_host: list[float]
+
+
+async def measure(
+    make: Callable[[], aiohttp.ClientSession], quick: bool, new_hosts: list[str], **kw: object
+) -> Figures:
+    """Every workload through one path (`kw`: proxy=URL, or nothing for direct)."""
     n_small = 300 if quick else 2000
-    tp_seconds = 2.0 if quick else 5.0
     mb = 32 if quick else 128
+    api = f"https://{API}/v1/messages"
+    async with make() as session:
+        await latencies(session, api, 50, **kw)
+        lat = await latencies(session, api, n_small, **kw)
+        tp = await throughput(session, api, 2.0 if quick else 5.0, 8, **kw)
+        tunnel = await download_mb_s(session, f"https://{FILES}/download", mb, 3, **kw)
+        decrypted = await download_mb_s(session, f"https://{API}/download", mb // 4, 3, **kw)
+    # A fresh decrypted connection each time (its leaf certificate cached after the first), and the
+    # first CONNECT to hosts never seen before (tunnelled: only the target's host is decrypted).
+    new_conn = await new_host_ms(make, [API] * 10, **kw)
+    new_host = await new_host_ms(make, new_hosts, **kw)
+    return Figures(lat, tp, tunnel, decrypted, new_conn, new_host)
+
+
+async def run(quick: bool, mitmdump: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         vendor = LocalCa.load_or_create(tmp / "vendor-ca", logging.warning)
         upstream, up_port = await start_upstream(vendor)
-        tap, tap_port = start_tap(up_port, tmp, vendor)
-        proxy = f"http://127.0.0.1:{tap_port}"
-        ours = (tmp / "home" / "ca" / CA_CERT_FILE).read_text()
-        trusting = ssl.create_default_context(cadata=vendor.cert_pem.decode() + ours)
         resolver = MappedResolver([Resolve(host, 443, "127.0.0.1", up_port) for host in hosts()])
+        proxies: list[tuple[str, subprocess.Popen[bytes], str, str]] = []
+        tap, tap_port = start_tap(up_port, tmp, vendor)
+        proxies.append(
+            ("claude-tap", tap, f"http://127.0.0.1:{tap_port}", str(tmp / "home" / "ca" / CA_CERT_FILE))
+        )
+        if mitmdump:
+            mitm, mitm_port = start_mitmdump(mitmdump, up_port, tmp, vendor)
+            proxies.append(
+                (
+                    "mitmproxy",
+                    mitm,
+                    f"http://127.0.0.1:{mitm_port}",
+                    str(tmp / "mitm" / "mitmproxy-ca-cert.pem"),
+                )
+            )
+        cas = vendor.cert_pem.decode() + "".join(Path(ca).read_text() for *_, ca in proxies)
+        trusting = ssl.create_default_context(cadata=cas)
 
         def direct_session() -> aiohttp.ClientSession:
-            connector = aiohttp.TCPConnector(limit=16, resolver=resolver, ssl=trusting)
-            return aiohttp.ClientSession(connector=connector)
+            return aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=16, resolver=resolver, ssl=trusting)
+            )
 
-        def tap_session() -> aiohttp.ClientSession:
+        def proxied_session() -> aiohttp.ClientSession:
             return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=16, ssl=trusting))
 
-        rows: list[tuple[str, str, str, str]] = []
-        api = f"https://{API}/v1/messages"
-        async with direct_session() as d, tap_session() as t:
-            await latencies(d, api, 50)
-            await latencies(t, api, 50, proxy=proxy)
-            d_lat: list[float] = []
-            t_lat: list[float] = []
-            for _ in range(10):  # interleaved, so machine noise hits both sides alike
-                d_lat += await latencies(d, api, n_small // 10)
-                t_lat += await latencies(t, api, n_small // 10, proxy=proxy)
-            for name, q in (("kept-alive request p50", 0.5), ("kept-alive request p99", 0.99)):
-                dv, tv = pct(d_lat, q), pct(t_lat, q)
-                rows.append((name, f"{dv:.3f} ms", f"{tv:.3f} ms", f"+{tv - dv:.3f} ms"))
-            d_tp = await throughput(d, api, tp_seconds, 8)
-            t_tp = await throughput(t, api, tp_seconds, 8, proxy=proxy)
-            rows.append(
-                ("throughput, concurrency 8", f"{d_tp:.0f} req/s", f"{t_tp:.0f} req/s", ratio(t_tp, d_tp))
-            )
-            files = f"https://{FILES}/download"
-            d_dl = await download_mb_s(d, files, mb, 3)
-            t_dl = await download_mb_s(t, files, mb, 3, proxy=proxy)
-            rows.append(
-                (f"tunnel download {mb} MB", f"{d_dl:.0f} MB/s", f"{t_dl:.0f} MB/s", ratio(t_dl, d_dl))
-            )
-            d_big = await download_mb_s(d, f"https://{API}/download", mb // 4, 3)
-            t_big = await download_mb_s(t, f"https://{API}/download", mb // 4, 3, proxy=proxy)
-            name = f"decrypted download {mb // 4} MB"
-            rows.append((name, f"{d_big:.0f} MB/s", f"{t_big:.0f} MB/s", ratio(t_big, d_big)))
         new = [f"host-{i}.bench.test" for i in range(NEW_HOSTS)]
-        # New hosts are tunnelled (only the target's host is decrypted). A fresh decrypted connection
-        # each time: a new session to API (its leaf certificate cached after the first).
-        d_new = await new_host_ms(direct_session, [API] * 10)
-        t_new = await new_host_ms(tap_session, [API] * 10, proxy=proxy)
-        dv, tv = statistics.median(d_new), statistics.median(t_new)
-        rows.append(("new decrypted connection p50", f"{dv:.2f} ms", f"{tv:.2f} ms", f"+{tv - dv:.2f} ms"))
-        d_tun = await new_host_ms(direct_session, new[: NEW_HOSTS // 2])
-        t_tun = await new_host_ms(tap_session, new[NEW_HOSTS // 2 :], proxy=proxy)
-        dv, tv = statistics.median(d_tun), statistics.median(t_tun)
-        rows.append(
-            ("first CONNECT to a new host (tunnel) p50", f"{dv:.2f} ms", f"{tv:.2f} ms", f"{tv - dv:+.2f} ms")
-        )
+        share = NEW_HOSTS // (len(proxies) + 1)
+        direct = await measure(direct_session, quick, new[:share])
+        via = [
+            await measure(proxied_session, quick, new[share * (k + 1) : share * (k + 2)], proxy=url)
+            for k, (_, _, url, _) in enumerate(proxies)
+        ]
+        for _, proc, _, _ in proxies:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         await resolver.close()
-        tap.send_signal(signal.SIGINT)
-        try:
-            tap.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            tap.kill()
         await upstream.cleanup()
-    width = max(len(r[0]) for r in rows)
-    print(f"{'workload':<{width}}  {'direct':>14}  {'via claude-tap':>14}  difference")
-    for name, dv_, tv_, diff in rows:
-        print(f"{name:<{width}}  {dv_:>14}  {tv_:>14}  {diff}")
+    names = [name for name, *_ in proxies]
+    rows: list[list[str]] = [["workload", "direct", *names]]
+
+    def added_ms(name: str, pick: Callable[[Figures], list[float]], q: float) -> None:
+        base = pct(pick(direct), q)
+        rows.append([name, f"{base:.2f} ms", *(f"+{pct(pick(f), q) - base:.2f} ms" for f in via)])
+
+    def share_of(name: str, unit: str, pick: Callable[[Figures], float]) -> None:
+        base = pick(direct)
+        rows.append([name, f"{base:.0f} {unit}", *(f"{pick(f):.0f} ({pick(f) / base:.2f}x)" for f in via)])
+
+    added_ms("kept-alive request p50", lambda f: f.lat, 0.5)
+    added_ms("kept-alive request p99", lambda f: f.lat, 0.99)
+    share_of("throughput, concurrency 8", "req/s", lambda f: f.tp)
+    share_of("tunnelled download", "MB/s", lambda f: f.tunnel)
+    share_of("decrypted download", "MB/s", lambda f: f.decrypted)
+    added_ms("new decrypted connection p50", lambda f: f.new_conn, 0.5)
+    added_ms("first CONNECT to a new host p50", lambda f: f.new_host, 0.5)
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(
+                cell.ljust(width) if c == 0 else cell.rjust(width)
+                for c, (cell, width) in enumerate(zip(row, widths, strict=True))
+            )
+        )
 
 
 def main() -> None:
@@ -262,7 +328,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="fewer requests, for a fast look")
-    asyncio.run(run(parser.parse_args().quick))
+    parser.add_argument("--mitmdump", metavar="PATH", help="mitmproxy's mitmdump, to measure it side by side")
+    args = parser.parse_args()
+    asyncio.run(run(args.quick, args.mitmdump))
 
 
 if __name__ == "__main__":
