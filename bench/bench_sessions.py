@@ -30,6 +30,7 @@ import argparse
 import io
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -124,6 +125,11 @@ def generate(home: Path, sessions: int, scale: float) -> dict[str, float]:
     return stats
 
 
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its worker processes
+    return usage.ru_utime + usage.ru_stime
+
+
 def median_s(action: Any, runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -162,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             f"files {stats['file_mb']:.1f} MB"
         )
 
+        cpu_before = _children_cpu_s()
         started = time.perf_counter()
         rebuild = subprocess.run(
             [sys.executable, "-m", "claude_tap", "index", "--rebuild"],
@@ -170,11 +177,13 @@ def main(argv: list[str] | None = None) -> int:
             text=True,
         )
         seconds = time.perf_counter() - started
+        cpu_s = _children_cpu_s() - cpu_before
         print(rebuild.stderr.strip())
         index_mb = (home / "index.sqlite3").stat().st_size / 1e6
         print(
             f"index --rebuild: {seconds:.1f} s, {stats['raw_mb'] / seconds:.0f} MB/s of raw trace, "
-            f"{stats['request_mb'] / seconds:.0f} MB/s of requests; index {index_mb:.0f} MB"
+            f"{stats['request_mb'] / seconds:.0f} MB/s of requests; index {index_mb:.0f} MB; "
+            f"CPU {cpu_s:.1f} s in all processes ({stats['raw_mb'] / cpu_s:.0f} MB of raw trace per CPU-s)"
         )
 
         from claude_tap.cli import Environment
