@@ -188,6 +188,11 @@ def run_sessions_command(command: Command, environment: Environment) -> int:
             SessionFilter(where.client, where.since_ts, where.until_ts, " ".join(words) or None, where.limit)
         )
         _write(environment, _rows_json(rows) if args.get("json") else _rows_text(rows))
+        if not rows and not args.get("json"):
+            environment.say(
+                f"claude-tap: no sessions{' match' if words or where != SessionFilter() else ''} "
+                f"(sessions are looked for in {root})"
+            )
         return 0
 
 

@@ -28,9 +28,11 @@ def cli(tmp_path: Path, *args: str) -> Result:
     return run_cli(list(args), tmp_path, CI="1")  # CI: never a browser
 
 
-def test_no_sessions_lists_nothing(tmp_path: Path) -> None:
+def test_no_sessions_lists_nothing_and_says_where_it_looked(tmp_path: Path, traces: Path) -> None:
     result = cli(tmp_path, "sessions")
-    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr == f"claude-tap: no sessions (sessions are looked for in {traces})\n"
+    assert cli(tmp_path, "sessions", "--json").stdout == "[]\n"
 
 
 def test_sessions_are_listed_newest_first_with_their_totals(tmp_path: Path, traces: Path) -> None:
