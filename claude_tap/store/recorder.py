@@ -56,11 +56,13 @@ _LENGTH_BYTES = 8
 PIPE_BYTES = 1 << 20
 
 
-def write_frame(stream: IO[bytes], message: object) -> None:
+def write_frame(stream: IO[bytes], message: object, flush: bool = True) -> None:
+    """One frame; `flush=False` leaves small frames in the stream's buffer for one write later."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(len(data).to_bytes(_LENGTH_BYTES, "big"))
     stream.write(data)
-    stream.flush()
+    if flush:
+        stream.flush()
 
 
 def read_frame(stream: IO[bytes]) -> Any:
@@ -247,7 +249,9 @@ class RecorderProcess:
                     payload = (payload, self._dropped)  # the end record counts the parent's drops too
             if not self._is_dead:
                 try:
-                    write_frame(self._to_child, (kind, payload))
+                    # Under a burst of small exchanges, one write (one wake-up of the child) for all.
+                    is_last = kind == "close" or self._queue.empty()
+                    write_frame(self._to_child, (kind, payload), flush=is_last)
                 except OSError as error:  # the child is gone: keep draining, count the rest
                     self._die(f"the recorder stopped reading: {error}")
                     if kind != "close":
