@@ -92,9 +92,11 @@ def host_warning(host: str) -> str:
 
 
 def summarize(trace_path: Path) -> Summary:
+    from claude_tap.capture.body_delta import BodyResolver
     from claude_tap.normalize.usage import usage_of
     from claude_tap.store.reader import read_records
 
+    bodies = BodyResolver()  # a request stored as a delta is made whole before it is read
     calls = errors = 0
     tokens = dict.fromkeys(("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0)
     seen = Summary()
@@ -113,7 +115,7 @@ def summarize(trace_path: Path) -> Summary:
         status = (record.get("response") or {}).get("status")
         if record.get("error") or status is None or status >= 400:
             errors += 1
-        usage = usage_of(record)
+        usage = usage_of(bodies.resolve(record))
         if usage is not None:
             for key in tokens:
                 tokens[key] += int(usage[key])  # type: ignore[literal-required]
