@@ -584,6 +584,8 @@ def make_turn(index: int, **fields: Any) -> Turn:
         "conversation": "c1",
         "prev": None,
         "prev_is_guess": False,
+        "thread": "main",
+        "parent_tool_use_id": None,
         "request_body": None,
         "response_body": None,
     }

@@ -110,6 +110,8 @@ class Turn(TypedDict):
     conversation: str  # key shared by the turns of one conversation
     prev: int | None  # index of the previous turn of the same conversation (the diff target)
     prev_is_guess: bool  # True when `prev` was matched by content, not by an explicit id
+    thread: str  # "main", "agent-N" (a subagent), "session-N", "side" (normalize/threads.py); "" unplaced
+    parent_tool_use_id: str | None  # a subagent's turns: the id of the tool call that dispatched it
     request_body: JsonValue  # as recorded (redacted), for "copy as JSON" and "copy as curl"
     response_body: JsonValue
 

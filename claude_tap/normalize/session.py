@@ -23,6 +23,7 @@ from claude_tap.capture.body_delta import BodyResolver
 from claude_tap.normalize.blocks import as_dict, as_str
 from claude_tap.normalize.conversation import ConversationLinker
 from claude_tap.normalize.model import JsonValue, SessionInfo, Turn, Usage
+from claude_tap.normalize.threads import assign_threads
 from claude_tap.normalize.turns import turns_of_record
 from claude_tap.normalize.usage import add_usage, make_usage
 
@@ -54,6 +55,8 @@ class SessionNormalizer:
         produced = self._turns_of(record, position)
         for turn in produced:
             self._place(turn, record)
+        if produced:  # a later turn can change what an earlier one was (a title call before the agent)
+            assign_threads(self.turns)
         return produced
 
     def _turns_of(self, record: JsonValue, position: int | None) -> list[Turn]:
@@ -149,6 +152,7 @@ class SessionCollector:
         for _, _, _, turn, record in self._pending:
             self._normalizer._place(turn, record)
         self._pending = []
+        assign_threads(self._normalizer.turns)  # main agent, subagents, side requests (issue 14)
         return self._normalizer.info, self._normalizer.turns
 
 

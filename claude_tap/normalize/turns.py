@@ -205,6 +205,8 @@ def _assemble(
         "conversation": "",
         "prev": None,
         "prev_is_guess": False,
+        "thread": "",
+        "parent_tool_use_id": None,
         "request_body": request_body,
         "response_body": response_body,
     }
