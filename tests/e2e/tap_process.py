@@ -24,6 +24,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from claude_tap.capture.body_delta import BodyResolver
+from claude_tap.store.reader import read_records
 
 REPO = Path(__file__).resolve().parents[2]
 TRACE_FILE = "trace.jsonl.zst"
@@ -166,6 +170,13 @@ async def run_tap(
         raise
     assert proc.returncode is not None
     return Finished(proc.returncode, stdout, stderr.decode(errors="replace"))
+
+
+def whole_records(trace: Path) -> list[dict[str, Any]]:
+    """The trace's records with every request body whole: a body the tap stored as what it adds to
+    an earlier one (`body_ref`, docs/trace-format.md) is rebuilt, as the viewer does."""
+    resolver = BodyResolver()
+    return [resolver.resolve(record) for record in read_records(trace)]
 
 
 def only_session_dir(root: Path) -> Path:

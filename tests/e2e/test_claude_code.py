@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import zstandard
 from aiohttp import web
 
 from tests.e2e.agents import agent_env, find_agent
 from tests.e2e.anthropic_standin import AnthropicStandIn
+from tests.e2e.tap_process import whole_records
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -27,9 +27,7 @@ API_KEY = "sk-ant-api03-e2e-dummy-key-0123456789abcdef"
 def read_trace(home: Path) -> list[dict]:
     traces = sorted((home / ".claude-tap").rglob("trace.jsonl.zst"))
     assert len(traces) == 1, traces
-    with traces[0].open("rb") as f:
-        text = zstandard.ZstdDecompressor().stream_reader(f).read().decode()
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return whole_records(traces[0])
 
 
 async def test_claude_code_tool_round_trip_is_recorded(tmp_path: Path) -> None:

@@ -18,9 +18,9 @@ import pytest
 from aiohttp import web
 
 from claude_tap.proxy.ca import LocalCa
-from claude_tap.store.reader import read_records
 from tests.e2e.agents import agent_env, find_agent
 from tests.e2e.anthropic_standin import AnthropicStandIn
+from tests.e2e.tap_process import whole_records
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -65,7 +65,7 @@ async def test_claude_code_through_the_forward_proxy_is_recorded(tmp_path: Path)
 
     traces = sorted((home / ".claude-tap").rglob("trace.jsonl.zst"))
     assert len(traces) == 1, traces
-    records = list(read_records(traces[0]))
+    records = whole_records(traces[0])
     assert records[0]["mode"] == "forward"
     exchanges = [r for r in records if r["type"] == "exchange"]
     messages = [

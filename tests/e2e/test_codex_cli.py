@@ -34,9 +34,9 @@ import pytest
 from aiohttp import web
 
 from claude_tap.normalize.session import normalize_records
-from claude_tap.store.reader import read_records
 from tests.e2e.agents import agent_env, find_agent
 from tests.e2e.responses_standin import ResponsesStandIn
+from tests.e2e.tap_process import whole_records
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -129,7 +129,7 @@ async def run_codex_through_tap(tmp_path: Path, *, websocket: bool) -> CodexRun:
         code, out, err = await run([*tap, *prompt, "What does notes.txt say?"], workdir, env)
     traces = sorted((home / ".claude-tap").rglob("trace.jsonl.zst"))
     assert len(traces) == 1, (traces, err)
-    records = list(read_records(traces[0]))
+    records = whole_records(traces[0])
     html = (traces[0].parent / "trace.html").read_text()
     return CodexRun(code, out, err, standin, upstream, records, html)
 
