@@ -21,7 +21,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from claude_tap.capture.body_delta import BodySharer
+from claude_tap.capture.body_sharing import BodySharer
 from claude_tap.capture.records import FORMAT_VERSION
 from claude_tap.capture.redact import Redactor
 from claude_tap.normalize.memo import IdentityMemo

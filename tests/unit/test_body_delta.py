@@ -14,10 +14,10 @@ from claude_tap.capture.body_delta import (
     MIN_SAVED_CHARS,
     BodyHistory,
     BodyResolver,
-    BodySharer,
     common_prefix_length,
     index_body,
 )
+from claude_tap.capture.body_sharing import BodySharer
 
 SYSTEM = [{"type": "text", "text": "You are a coding agent. " * 40}]
 TOOLS = [{"name": f"tool{n}", "description": "does a thing " * 30, "input_schema": {}} for n in range(3)]
