@@ -38,7 +38,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_proxy import free_port  # noqa: E402
+from bench_proxy import free_port, start_tap  # noqa: E402
 from make_session import SessionGenerator  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -111,28 +111,6 @@ async def _serve(app: web.Application, port: int) -> None:
 
 def start_helper(*args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.DEVNULL)
-
-
-def start_tap(upstream_port: int, out_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = {**os.environ, "CLAUDE_TAP_HOME": str(out_dir / "home")}
-    command = [
-        sys.executable,
-        "-m",
-        "claude_tap",
-        "--tap-no-launch",
-        "--tap-no-open",
-        "--tap-port",
-        str(port),
-    ]
-    command += [
-        "--tap-target",
-        f"http://127.0.0.1:{upstream_port}",
-        "--tap-output-dir",
-        str(out_dir / "trace"),
-    ]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return process, port
 
 
 async def wait_listening(port: int) -> None:
