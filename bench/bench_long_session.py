@@ -38,8 +38,8 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_proxy import free_port, start_tap  # noqa: E402
-from make_session import SessionGenerator  # noqa: E402
+from bench_proxy import free_port, start_tap
+from make_session import SessionGenerator
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WINDOW = 50
@@ -293,9 +293,9 @@ def report(bodies: list[tuple[str, bytes]], run: dict[str, Any], out_dir: Path) 
 
     for name in ("tap", "proxy", "relay"):
         a, b = cpu_ms(name, first), cpu_ms(name, last)
-        print(
-            f"{name:5} CPU per request   first {WINDOW}: {a:6.1f} ms   last {WINDOW}: {b:6.1f} ms   ratio {b / a:.2f}"
-        )
+        ratio = b / a
+        figures = f"first {WINDOW}: {a:6.1f} ms   last {WINDOW}: {b:6.1f} ms   ratio {ratio:.2f}"
+        print(f"{name:5} CPU per request   {figures}")
     for name in ("tap", "relay"):
         a, b = added_p50(name, first), added_p50(name, last)
         print(f"{name:5} added p50 latency first {WINDOW}: {a:6.2f} ms   last {WINDOW}: {b:6.2f} ms")
@@ -303,20 +303,18 @@ def report(bodies: list[tuple[str, bytes]], run: dict[str, Any], out_dir: Path) 
     print(f"tap / relay added p50, last {WINDOW}: {ratio:.2f}")
     trace = run["session_dir"] / "trace.jsonl.zst"
     html = run["session_dir"] / "trace.html"
-    print(
-        f"stop to exit (trace.html written): {run['stop_s']:.2f} s; trace.html {html.stat().st_size / 1e6:.2f} MB"
-    )
-    print(
-        f"trace: {trace.stat().st_size / 1e6:.2f} MB, {trace.stat().st_size / turns / 1024:.2f} KB per request"
-    )
+    html_mb = html.stat().st_size / 1e6
+    print(f"stop to exit (trace.html written): {run['stop_s']:.2f} s; trace.html {html_mb:.2f} MB")
+    size = trace.stat().st_size
+    print(f"trace: {size / 1e6:.2f} MB, {size / turns / 1024:.2f} KB per request")
     seconds, rss = export_figures(trace, out_dir / "export.html")
     print(f"export to HTML: {seconds:.2f} s, peak RSS {rss:.0f} MB")
     legacy = out_dir / "legacy.jsonl"
     write_legacy(bodies, legacy)
     seconds, rss = export_figures(legacy, out_dir / "legacy.html")
-    print(
-        f"export of the earlier claude-tap's JSONL ({legacy.stat().st_size / 1e6:.0f} MB): {seconds:.2f} s, peak RSS {rss:.0f} MB"
-    )
+    legacy_mb = legacy.stat().st_size / 1e6
+    figures = f"{seconds:.2f} s, peak RSS {rss:.0f} MB"
+    print(f"export of the earlier claude-tap's JSONL ({legacy_mb:.0f} MB): {figures}")
 
 
 def main() -> None:
