@@ -13,6 +13,9 @@ With --mitmdump (mitmproxy's, installed in a venv of its own), the same workload
 mitmproxy, side by side: it decrypts api.bench.test (an addon sends its connections to the loopback
 upstream) and passes files.bench.test through (`ignore_hosts`), as claude-tap does.
 
+A reverse-mode tap with the same TLS upstream as its target runs alongside: the decrypted workloads
+through it show what the relay and the upstream TLS cost in any mode.
+
 Targets (issue 11): kept-alive added p50 <= 1 ms; first CONNECT to a new host <= 10 ms added;
 decrypted throughput >= 0.30 of direct; tunnel throughput >= 0.8 of direct.
 """
@@ -79,7 +82,7 @@ async def start_upstream(vendor: LocalCa) -> tuple[web.AppRunner, int]:
     app = web.Application()
     app.router.add_post("/v1/messages", small)
     app.router.add_get("/download", download)
-    context = vendor.server_context(API)
+    context = vendor.server_context("127.0.0.1")  # reverse mode's target; names come by SNI
 
     def by_name(sslobj: ssl.SSLObject, name: str | None, _: ssl.SSLContext) -> None:
         if name:
@@ -98,15 +101,22 @@ def hosts() -> list[str]:
 
 
 # ---- the tap as a process -----------------------------------------------------------------------------
-def start_tap(upstream_port: int, tmp: Path, vendor: LocalCa) -> tuple[subprocess.Popen[bytes], int]:
+def start_tap(
+    upstream_port: int, tmp: Path, vendor: LocalCa, mode: str = "forward"
+) -> tuple[subprocess.Popen[bytes], int]:
+    """The tap in forward mode, or in reverse mode with the same TLS upstream as its target."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env["CLAUDE_TAP_HOME"] = str(tmp / "home")
-    resolve = [arg for host in hosts() for arg in ("--tap-resolve", f"{host}:443:127.0.0.1:{upstream_port}")]
+    env["CLAUDE_TAP_HOME"] = str(tmp / f"home-{mode}")
+    if mode == "forward":
+        how = ["--tap-target", f"https://{API}"]
+        how += [arg for host in hosts() for arg in ("--tap-resolve", f"{host}:443:127.0.0.1:{upstream_port}")]
+    else:
+        how = ["--tap-target", f"https://127.0.0.1:{upstream_port}"]
     argv = [
         sys.executable, "-m", "claude_tap", "--tap-no-launch", "--tap-no-open", "--tap-port", str(port),
-        "--tap-proxy-mode", "forward", "--tap-target", f"https://{API}",
-        "--tap-output-dir", str(tmp / "trace"), "--tap-upstream-ca", str(vendor.cert_path), *resolve,
+        "--tap-proxy-mode", mode, "--tap-output-dir", str(tmp / f"trace-{mode}"),
+        "--tap-upstream-ca", str(vendor.cert_path), *how,
     ]  # fmt: skip
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
@@ -214,6 +224,8 @@ async def download_mb_s(
 
 
 def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
 
@@ -222,10 +234,10 @@ def pct(values: list[float], q: float) -> float:
 class Figures:
     lat: list[float]
     tp: float
-    tunnel: float
     decrypted: float
-    new_conn: list[float]
-    new_host: list[float]
+    tunnel: float | None = None  # None: not a workload of this path (reverse mode has no tunnels)
+    new_conn: list[float] | None = None
+    new_host: list[float] | None = None
 
 
 async def measure(
@@ -245,7 +257,17 @@ async def measure(
     # first CONNECT to hosts never seen before (tunnelled: only the target's host is decrypted).
     new_conn = await new_host_ms(make, [API] * 10, **kw)
     new_host = await new_host_ms(make, new_hosts, **kw)
-    return Figures(lat, tp, tunnel, decrypted, new_conn, new_host)
+    return Figures(lat, tp, decrypted, tunnel, new_conn, new_host)
+
+
+async def measure_reverse(base: str, quick: bool) -> Figures:
+    """The requests of `measure` through reverse mode (plain HTTP to the tap, TLS to the upstream)."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=16)) as session:
+        await latencies(session, f"{base}/v1/messages", 50)
+        lat = await latencies(session, f"{base}/v1/messages", 300 if quick else 2000)
+        tp = await throughput(session, f"{base}/v1/messages", 2.0 if quick else 5.0, 8)
+        decrypted = await download_mb_s(session, f"{base}/download", (32 if quick else 128) // 4, 3)
+    return Figures(lat, tp, decrypted)
 
 
 async def run(quick: bool, mitmdump: str | None) -> None:
@@ -255,10 +277,10 @@ async def run(quick: bool, mitmdump: str | None) -> None:
         upstream, up_port = await start_upstream(vendor)
         resolver = MappedResolver([Resolve(host, 443, "127.0.0.1", up_port) for host in hosts()])
         proxies: list[tuple[str, subprocess.Popen[bytes], str, str]] = []
+        reverse, reverse_port = start_tap(up_port, tmp, vendor, "reverse")
         tap, tap_port = start_tap(up_port, tmp, vendor)
-        proxies.append(
-            ("claude-tap", tap, f"http://127.0.0.1:{tap_port}", str(tmp / "home" / "ca" / CA_CERT_FILE))
-        )
+        tap_ca = str(tmp / "home-forward" / "ca" / CA_CERT_FILE)
+        proxies.append(("claude-tap forward", tap, f"http://127.0.0.1:{tap_port}", tap_ca))
         if mitmdump:
             mitm, mitm_port = start_mitmdump(mitmdump, up_port, tmp, vendor)
             proxies.append(
@@ -283,11 +305,12 @@ async def run(quick: bool, mitmdump: str | None) -> None:
         new = [f"host-{i}.bench.test" for i in range(NEW_HOSTS)]
         share = NEW_HOSTS // (len(proxies) + 1)
         direct = await measure(direct_session, quick, new[:share])
-        via = [
+        via = [await measure_reverse(f"http://127.0.0.1:{reverse_port}", quick)]
+        via += [
             await measure(proxied_session, quick, new[share * (k + 1) : share * (k + 2)], proxy=url)
             for k, (_, _, url, _) in enumerate(proxies)
         ]
-        for _, proc, _, _ in proxies:
+        for proc in (reverse, *(proc for _, proc, _, _ in proxies)):
             proc.send_signal(signal.SIGINT)
             try:
                 proc.wait(timeout=30)
@@ -295,16 +318,18 @@ async def run(quick: bool, mitmdump: str | None) -> None:
                 proc.kill()
         await resolver.close()
         await upstream.cleanup()
-    names = [name for name, *_ in proxies]
+    names = ["claude-tap reverse", *(name for name, *_ in proxies)]
     rows: list[list[str]] = [["workload", "direct", *names]]
 
-    def added_ms(name: str, pick: Callable[[Figures], list[float]], q: float) -> None:
-        base = pct(pick(direct), q)
-        rows.append([name, f"{base:.2f} ms", *(f"+{pct(pick(f), q) - base:.2f} ms" for f in via)])
+    def added_ms(name: str, pick: Callable[[Figures], list[float] | None], q: float) -> None:
+        base = pct(pick(direct) or [], q)
+        cells = [f"+{pct(got, q) - base:.2f} ms" if (got := pick(f)) else "n/a" for f in via]
+        rows.append([name, f"{base:.2f} ms", *cells])
 
-    def share_of(name: str, unit: str, pick: Callable[[Figures], float]) -> None:
-        base = pick(direct)
-        rows.append([name, f"{base:.0f} {unit}", *(f"{pick(f):.0f} ({pick(f) / base:.2f}x)" for f in via)])
+    def share_of(name: str, unit: str, pick: Callable[[Figures], float | None]) -> None:
+        base = pick(direct) or 1.0
+        cells = [f"{got:.0f} ({got / base:.2f}x)" if (got := pick(f)) else "n/a" for f in via]
+        rows.append([name, f"{base:.0f} {unit}", *cells])
 
     added_ms("kept-alive request p50", lambda f: f.lat, 0.5)
     added_ms("kept-alive request p99", lambda f: f.lat, 0.99)
