@@ -214,6 +214,40 @@ async def test_other_hosts_are_tunnelled_byte_for_byte_and_recorded_as_tunnels(
     assert proxy.counts.intercepted == 0
 
 
+async def test_a_tunnel_passes_a_half_close_on_and_keeps_the_other_way_open(
+    start_proxy: StartProxy, sinks: Sinks
+) -> None:
+    """The client sends, then shuts its sending side; the upstream reads to EOF and only then answers."""
+    received = bytearray()
+
+    async def read_all_then_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.extend(await reader.read())  # until the client's EOF, passed on by the tunnel
+        writer.write(b"got %d bytes" % len(received))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(read_all_then_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        proxy = await start_proxy(resolve=(Resolve("raw.test", 7000, "127.0.0.1", port),))
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+        writer.write(b"CONNECT raw.test:7000 HTTP/1.1\r\nHost: raw.test:7000\r\n\r\n")
+        assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)).startswith(b"HTTP/1.1 200")
+        payload = bytes(range(256)) * 4096  # every byte value, 1 MiB
+        writer.write(payload)
+        writer.write_eof()
+        answer = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+    finally:
+        server.close()
+    assert bytes(received) == payload
+    assert answer == b"got %d bytes" % len(payload)
+    await sinks.wait(lambda: len(sinks.records) == 1)
+    record = sinks.records[0]
+    assert (record["host"], record["port"], record["bytes_up"]) == ("raw.test", 7000, len(payload))
+    assert record["bytes_down"] == len(answer)
+
+
 async def test_intercept_all_decrypts_every_host(
     start_proxy: StartProxy, sinks: Sinks, ca: LocalCa, other_upstream: Loopback
 ) -> None:
