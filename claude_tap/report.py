@@ -46,6 +46,7 @@ class Summary:
     tunnels: int = 0  # forward mode: connections passed on undecrypted
     tunnel_hosts: set[str] = field(default_factory=set)
     notices: dict[str, int] = field(default_factory=dict)  # watchdog findings by kind
+    insight: str | None = None  # threads, cache misses, fullest context (normalize/analysis.py)
 
 
 def print_banner(environment: Environment, plan: Plan, proxy_url: str, session_dir: Path) -> None:
@@ -93,14 +94,18 @@ def host_warning(host: str) -> str:
 
 def summarize(trace_path: Path) -> Summary:
     from claude_tap.capture.body_delta import BodyResolver
+    from claude_tap.normalize.analysis import summary_line
+    from claude_tap.normalize.session import SessionCollector
     from claude_tap.normalize.usage import usage_of
     from claude_tap.store.reader import read_records
 
     bodies = BodyResolver()  # a request stored as a delta is made whole before it is read
+    turns = SessionCollector()  # for the threads and cache line (issue 14)
     calls = errors = 0
     tokens = dict.fromkeys(("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0)
     seen = Summary()
     for record in read_records(trace_path):
+        turns.add(record)
         if record.get("type") == "tunnel":
             seen.tunnels += 1
             seen.tunnel_hosts.add(str(record.get("host")))
@@ -119,7 +124,8 @@ def summarize(trace_path: Path) -> Summary:
         if usage is not None:
             for key in tokens:
                 tokens[key] += int(usage[key])  # type: ignore[literal-required]
-    return Summary(calls, errors, tokens, seen.tunnels, seen.tunnel_hosts, seen.notices)
+    insight = summary_line(turns.finish()[1]) if calls else None
+    return Summary(calls, errors, tokens, seen.tunnels, seen.tunnel_hosts, seen.notices, insight)
 
 
 def summary_lines(summary: Summary, stats: WriterStats) -> list[str]:
@@ -133,6 +139,8 @@ def summary_lines(summary: Summary, stats: WriterStats) -> list[str]:
             f"{t['cache_read_tokens']:,} cache read, {t['cache_write_tokens']:,} cache write"
         )
     lines = [f"{PROG}: {calls}"]
+    if summary.insight:
+        lines.append(f"{PROG}: {summary.insight}")
     if summary.tunnels:
         hosts = sorted(summary.tunnel_hosts)
         shown = ", ".join(hosts[:5]) + (f" and {len(hosts) - 5} more" if len(hosts) > 5 else "")

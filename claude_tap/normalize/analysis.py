@@ -2,7 +2,8 @@
 
     analyze(turns)          the three, computed once (threads.py, context.py, cache.py)
     Analysis.turn_json(i)   {"context": Composition | None, "cache": Diagnosis | None} of one turn
-    Analysis.summary()      one line for the exit summary and the report header
+    Analysis.summary()      one line for the report header; summary_line(turns) the same line for
+                            the exit summary, without measuring messages
 
 Turns must be placed (session.py): in order of start, with `thread` set.
 This module knows those three modules, not records, files or output formats.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from claude_tap.normalize.cache import Diagnosis, diagnose_session
-from claude_tap.normalize.context import Composition, compositions, windows_as_of
+from claude_tap.normalize.context import Composition, compositions, window_of, windows_as_of
 from claude_tap.normalize.model import Turn
 from claude_tap.normalize.threads import Thread, find_threads, thread_as_json
 
@@ -48,29 +49,43 @@ class Analysis:
         return max(shares) if shares else None
 
     def summary(self) -> str:
-        """threads, cache misses and the fullest context window, on one line."""
-        kinds = [thread.kind for thread in self.threads]
-        parts = ["main agent" if "main" in kinds else "no main agent"]
-        for kind, word in (("subagent", "subagent"), ("session", "other session")):
-            count = kinds.count(kind)  # type: ignore[arg-type]
-            if count:
-                parts.append(f"{count} {word}{'s' if count != 1 else ''}")
-        side = next((thread for thread in self.threads if thread.kind == "side"), None)
-        if side is not None:
-            parts.append(f"{len(side.turns)} side request{'s' if len(side.turns) != 1 else ''}")
-        line = "threads: " + ", ".join(parts)
-        misses = len(self.cache)
-        line += f"; cache misses: {misses}"
-        if misses:
-            causes: dict[str, int] = {}
-            for diagnosis in self.cache.values():
-                for cause in diagnosis.causes:
-                    causes[cause.kind] = causes.get(cause.kind, 0) + 1
-            line += " (" + ", ".join(f"{kind} {n}" for kind, n in causes.items()) + ")"
-        peak = self.peak_window_share()
-        if peak is not None:
-            line += f"; fullest context: {peak:.0%} of the window"
-        return line
+        return _summary(self.threads, self.cache, self.peak_window_share())
+
+
+def summary_line(turns: list[Turn]) -> str:
+    """The same line as `Analysis.summary`, without measuring every message: the fullest window is
+    read from the prompt sizes the providers reported (what the exit summary can afford)."""
+    shares = []
+    for turn in turns:
+        window = window_of(turn)
+        if window and turn["usage"] is not None and turn["api"] != "raw":
+            usage = turn["usage"]
+            prompt = usage["input_tokens"] + usage["cache_read_tokens"] + usage["cache_write_tokens"]
+            shares.append(round(prompt / window, 4))
+    return _summary(find_threads(turns), diagnose_session(turns), max(shares) if shares else None)
+
+
+def _summary(threads: list[Thread], cache: dict[int, Diagnosis], peak: float | None) -> str:
+    """threads, cache misses and their causes, and the fullest context window, on one line."""
+    kinds = [thread.kind for thread in threads]
+    parts = ["main agent" if "main" in kinds else "no main agent"]
+    for kind, word in (("subagent", "subagent"), ("session", "other session")):
+        count = kinds.count(kind)  # type: ignore[arg-type]
+        if count:
+            parts.append(f"{count} {word}{'s' if count != 1 else ''}")
+    side = next((thread for thread in threads if thread.kind == "side"), None)
+    if side is not None:
+        parts.append(f"{len(side.turns)} side request{'s' if len(side.turns) != 1 else ''}")
+    line = "threads: " + ", ".join(parts) + f"; cache misses: {len(cache)}"
+    if cache:
+        causes: dict[str, int] = {}
+        for diagnosis in cache.values():
+            for cause in diagnosis.causes:
+                causes[cause.kind] = causes.get(cause.kind, 0) + 1
+        line += " (" + ", ".join(f"{kind} {n}" for kind, n in causes.items()) + ")"
+    if peak is not None:
+        line += f"; fullest context: {peak:.0%} of the window"
+    return line
 
 
 def analyze(turns: list[Turn]) -> Analysis:

@@ -58,7 +58,7 @@ _ONE_M_MODEL = re.compile(r"\[1m\]$", re.IGNORECASE)
 class Item:
     """One large piece of a prompt, named for people."""
 
-    what: str  # "system prompt", "tool definitions", "user tool_result (toolu_01…)", ...
+    what: str  # "system prompt", "tool definitions (25)", "user tool_result (toolu_01…)", ...
     message: int | None  # its message's position in the turn's messages
     tokens: int
 
@@ -121,9 +121,9 @@ def composition_of(turn: Turn, previous: Turn | None = None) -> Composition:
         "system": _system_tokens(turn["system"]),
         "tools": _tools_tokens(turn["tools"]),
     }
-    items: list[tuple[float, str, int | None]] = [
-        (parts["system"], "system prompt", None),
-        (parts["tools"], f"tool definitions ({len(turn['tools'])})", None),
+    items: list[tuple[float, str, int | str]] = [  # (tokens, name, message position or whole part)
+        (parts["system"], "system prompt", "system"),
+        (parts["tools"], f"tool definitions ({len(turn['tools'])})", "tools"),
     ]
     messages = turn["messages"]
     shared = _shared_prefix(previous["messages"], messages) if previous is not None else 0
@@ -153,8 +153,11 @@ def composition_of(turn: Turn, previous: Turn | None = None) -> Composition:
         window=window,
         window_share=round(prompt_tokens / window, 4) if window else None,
         largest=tuple(
-            Item(what, position, round(tokens * scale))
-            for tokens, what, position in items[:LARGEST_ITEMS]
+            # A whole part (system prompt, tools) shows the same rounded figure as in `parts`.
+            Item(what, None, rounded[where])
+            if isinstance(where, str)
+            else Item(what, where, round(tokens * scale))
+            for tokens, what, where in items[:LARGEST_ITEMS]
             if tokens
         ),
     )

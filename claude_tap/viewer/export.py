@@ -2,9 +2,11 @@
 
     .html       the self-contained viewer (viewer/html.py)
     .md         a readable report (viewer/markdown.py)
-    .json       {"session": SessionInfo, "turns": [Turn]}: the normalized model, for scripts; each turn
-                also says its `number`, the one the page, its links and the report show ("Turn 150",
-                #turn=150), while `index` and `prev` stay 0-based positions in "turns"
+    .json       {"session": SessionInfo, "analysis": {...}, "turns": [Turn]}: the normalized model, for
+                scripts; each turn also says its `number`, the one the page, its links and the report
+                show ("Turn 150", #turn=150), while `index` and `prev` stay 0-based positions in
+                "turns"; and its `context` (composition) and `cache` (diagnosis, or null). "analysis"
+                holds the threads with their totals (normalize/analysis.py)
     .jsonl      our trace records, one per line (.jsonl.zst: compressed like trace.jsonl.zst); a legacy
                 trace of the earlier claude-tap comes out in our format, so this is also the converter
 
@@ -27,6 +29,7 @@ from typing import BinaryIO
 import zstandard
 
 from claude_tap.capture.redact import Redactor
+from claude_tap.normalize.analysis import analyze
 from claude_tap.normalize.model import JsonValue, SessionInfo, Turn
 from claude_tap.normalize.session import normalize_records
 from claude_tap.store.reader import ReadReport, read_records
@@ -72,8 +75,11 @@ def render(fmt: str, info: SessionInfo, turns: list[Turn]) -> str:
     if fmt == "md":
         return to_markdown(info, turns)
     if fmt == "json":
-        numbered: list[JsonValue] = [{"number": turn_number(turn), **turn} for turn in turns]
-        return json_line({"session": info, "turns": numbered}) + "\n"
+        analysis = analyze(turns)
+        numbered: list[JsonValue] = [
+            {"number": turn_number(turn), **turn, **analysis.turn_json(turn["index"])} for turn in turns
+        ]
+        return json_line({"session": info, "analysis": analysis.session_json(), "turns": numbered}) + "\n"
     raise ValueError(f"cannot render {fmt!r}: choose one of html, md, json")
 
 

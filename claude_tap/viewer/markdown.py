@@ -1,8 +1,9 @@
 """A session as a readable Markdown report (`claude-tap export TRACE -o out.md`).
 
 Input is the normalized turn model (normalize/model.py), so every API format reads the same way:
-a header with the session facts and totals, then one section per turn with its system prompt,
-messages, tools, response, usage and errors.
+a header with the session facts, totals and threads (main agent, subagents and who dispatched
+them, side requests), then one section per turn with its system prompt, messages, tools, response,
+usage, context composition (normalize/context.py), cache diagnosis (normalize/cache.py) and errors.
 
 Two rules keep the report intact whatever a trace contains:
 - anything we put in a code block or code span gets a fence longer than any backtick run inside it;
@@ -19,7 +20,11 @@ from __future__ import annotations
 import json
 import re
 
+from claude_tap.normalize.analysis import Analysis, analyze
+from claude_tap.normalize.cache import Diagnosis
+from claude_tap.normalize.context import Composition
 from claude_tap.normalize.model import Block, JsonValue, Message, SessionInfo, Tool, Turn, Usage
+from claude_tap.normalize.threads import Thread, thread_totals
 
 _TOOL_DESCRIPTION_CHARS = 300
 _INLINE_SPECIALS = re.compile(r"([\\`*_\[\]<>#|~!])")
@@ -32,10 +37,11 @@ def to_markdown(info: SessionInfo, turns: list[Turn]) -> str:
     """The whole report, ending with a newline."""
     by_index = {turn["index"]: turn for turn in turns}
     anchored: set[str] = set()  # tool-call ids that already have an anchor (first occurrence wins)
-    parts = [_session_header(info, turns)]
+    analysis = analyze(turns)
+    parts = [_session_header(info, turns), _threads_section(analysis, by_index)]
     for turn in turns:
         prev = by_index.get(turn["prev"]) if turn["prev"] is not None else None
-        parts.append(_turn_section(turn, prev, anchored))
+        parts.append(_turn_section(turn, prev, anchored, analysis, by_index))
     return "\n\n".join(part.strip("\n") for part in parts) + "\n"
 
 
@@ -104,10 +110,70 @@ def _total_cost(turns: list[Turn]) -> str:
     return text + (f" (plus {unknown} turns of unknown price)" if unknown else "")
 
 
+# -- threads, context, cache ---------------------------------------------------------------------
+
+
+def _threads_section(analysis: Analysis, by_index: dict[int, Turn]) -> str:
+    lines = ["## Threads", "", f"_{_inline(analysis.summary())}._", ""]
+    lines += [_thread_item(thread, analysis.turns, by_index) for thread in analysis.threads]
+    return "\n".join(lines)
+
+
+def _thread_item(thread: Thread, turns: list[Turn], by_index: dict[int, Turn]) -> str:
+    totals = thread_totals(thread, turns)
+    facts = [f"{totals['turns']} turn{'s' if totals['turns'] != 1 else ''}", f"{totals['tokens']:,} tokens"]
+    if totals["cost_usd"]:
+        facts.append(_dollars(float(totals["cost_usd"])))
+    if totals["duration_s"] is not None:
+        facts.append(_duration(float(totals["duration_s"]) * 1000))
+    line = f"- **{_inline(thread.label)}** ({_code_span(thread.id)}): " + " · ".join(facts)
+    if thread.parent_turn is not None:
+        dispatcher = turn_number(by_index[thread.parent_turn])
+        line += f"; dispatched by Turn {dispatcher} (call {_code_span(thread.parent_tool_use_id or '')}"
+        line += f", matched by {', '.join(thread.match)}: {thread.confidence} confidence)"
+        if thread.result_turn is not None:
+            line += f", result back in Turn {turn_number(by_index[thread.result_turn])}"
+    if thread.reasons:
+        kinds = sorted(set(thread.reasons), key=thread.reasons.index)
+        line += " (" + ", ".join(_inline(kind) for kind in kinds) + ")"
+    return line
+
+
+def _context_section(composition: Composition, by_index: dict[int, Turn]) -> list[str]:
+    head = f"{composition.prompt_tokens:,} prompt tokens ({composition.basis}"
+    if composition.basis == "reported":
+        head += f"; estimated {composition.estimated_tokens:,}"
+    head += ")"
+    if composition.window and composition.window_share is not None:
+        head += f" · {composition.window_share:.1%} of a {composition.window:,}-token window"
+    if composition.shared_with is not None:
+        head += (
+            f" · new since Turn {turn_number(by_index[composition.shared_with])}: "
+            f"{composition.new_messages} message{'s' if composition.new_messages != 1 else ''}, "
+            f"{composition.new_tokens:,} tokens"
+        )
+    parts = " · ".join(f"{_inline(key)} {tokens:,}" for key, tokens in composition.parts.items())
+    largest = "; ".join(
+        f"{_inline(item.what)}"
+        + (f" (message {item.message + 1})" if item.message is not None else "")
+        + f" {item.tokens:,}"
+        for item in composition.largest
+    )
+    out = [head, "", f"_Parts:_ {parts}"]
+    return out + (["", f"_Largest:_ {largest}"] if largest else [])
+
+
+def _cache_section(diagnosis: Diagnosis, by_index: dict[int, Turn]) -> list[str]:
+    against = turn_number(by_index[diagnosis.against])
+    return [f"> **Cache miss:** {_inline(diagnosis.sentence())}. Compare with Turn {against}."]
+
+
 # -- one turn ------------------------------------------------------------------------------------
 
 
-def _turn_section(turn: Turn, prev: Turn | None, anchored: set[str]) -> str:
+def _turn_section(
+    turn: Turn, prev: Turn | None, anchored: set[str], analysis: Analysis, by_index: dict[int, Turn]
+) -> str:
     out = [_turn_heading(turn), "", _turn_facts(turn)]
     if turn["error"] or not turn["complete"]:
         reason = turn["error"] or "the exchange did not complete"
@@ -121,6 +187,12 @@ def _turn_section(turn: Turn, prev: Turn | None, anchored: set[str]) -> str:
     if turn["usage"] is not None:
         cost = f" · {_dollars(turn['cost_usd'])}" if turn["cost_usd"] is not None else ""
         out += ["", "### Usage", "", _usage_line(turn["usage"]) + cost]
+    composition = analysis.context.get(turn["index"])
+    if composition is not None:
+        out += ["", "### Context", "", *_context_section(composition, by_index)]
+    diagnosis = analysis.cache.get(turn["index"])
+    if diagnosis is not None:
+        out += ["", *_cache_section(diagnosis, by_index)]
     return "\n".join(out)
 
 
@@ -148,6 +220,8 @@ def _turn_facts(turn: Turn) -> str:
     if turn["provider"] != "unknown":
         facts.append(turn["provider"])
     facts.append(f"started {turn['timing']['started_at']}")
+    if turn.get("thread"):
+        facts.append(f"thread {turn['thread']}")
     request = _code_span(f"{turn['method']} {turn['path']}")
     return f"{request} → " + " · ".join(_inline(fact) for fact in facts)
 
