@@ -260,10 +260,14 @@ class ForwardProxy:
         if not host:
             refuse(transport, b"400 Bad Request")
             return
-        if self.decrypts(host):
-            await self._decrypt(transport, front, host, port, tail)
-        else:
-            await self._tunnel(transport, host, port, tail)
+        try:
+            if self.decrypts(host):
+                await self._decrypt(transport, front, host, port, tail)
+            else:
+                await self._tunnel(transport, host, port, tail)
+        except asyncio.CancelledError:  # stop() during a handshake or a connect: the client goes too
+            transport.close()
+            raise
 
     async def _decrypt(
         self, transport: asyncio.Transport, front: FrontProtocol, host: str, port: int, tail: bytes
