@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     try:
         return dispatch(command, environment)
     except UsageError as error:
-        return usage_error(environment, str(error))
+        return usage_error(environment, str(error), subcommand=command.name)
     except CommandError as error:
         environment.say(f"{PROG}: error: {error}")
         return error.exit_code
@@ -184,7 +184,15 @@ def view(command: Command, environment: Environment) -> int:
 
 
 def export(command: Command, environment: Environment) -> int:
+    if command.args.get("output") is None and not command.args.get("otlp"):
+        raise UsageError(
+            "say where to export: -o/--output OUT (a file) or --otlp URL (an OpenTelemetry collector)"
+        )
     trace = _existing_path(command.args["trace"], environment)
+    if command.args.get("otlp"):
+        from claude_tap.otlp import send_trace
+
+        return send_trace(trace, str(command.args["otlp"]), command.options.otlp_content, environment.say)
     from claude_tap.viewer.export import export_trace
 
     out = environment.cwd / Path(str(command.args["output"])).expanduser()

@@ -331,6 +331,14 @@ FLAGS: tuple[Flag, ...] = (
         None,
     ),
     Flag("no_open", Group.VIEWER, "never open a browser (live viewer, demo, view)", False, None),
+    Flag(
+        "otlp_content",
+        Group.OUTPUT,
+        "OpenTelemetry export (claude-tap export TRACE --otlp URL): also send prompts and completions, as "
+        "span events; without it only models, token counts, timings and errors leave the machine",
+        False,
+        None,
+    ),
     Flag("debug", Group.GENERAL, "log debug detail to proxy.log and stderr, show tracebacks", False, None),
 )
 FLAGS_BY_OPTION: dict[str, Flag] = {flag.option: flag for flag in FLAGS}
@@ -339,7 +347,7 @@ FLAGS_BY_OPTION: dict[str, Flag] = {flag.option: flag for flag in FLAGS}
 SUBCOMMAND_FLAGS: dict[str, tuple[str, ...]] = {
     "demo": ("port", "host", "output_dir", "live", "no_open", "debug"),
     "view": ("port", "host", "no_open", "debug"),
-    "export": ("debug",),
+    "export": ("otlp_content", "debug"),
     "sessions": ("output_dir", "debug"),  # and their own arguments: sessions_cli.add_arguments
     "search": ("output_dir", "no_open", "debug"),
     "index": ("output_dir", "debug"),
@@ -368,6 +376,7 @@ class TapOptions:
     output_dir: Path | None = None
     live: bool = False
     no_open: bool = False
+    otlp_content: bool = False
     debug: bool = False
     client_args: tuple[str, ...] = ()
     # for the banner: which values came from CLAUDE_TAP_* variables, e.g. {"target": "CLAUDE_TAP_TARGET"}
@@ -621,7 +630,12 @@ def build_subcommand_parser(name: str) -> argparse.ArgumentParser:
         add_arguments(parser, name)
     if name == "export":
         parser.add_argument("trace", metavar="TRACE", type=Path, help="a trace file or session directory")
-        parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="file to write")
+        parser.add_argument("-o", "--output", type=Path, metavar="OUT", help="file to write")
+        parser.add_argument(
+            "--otlp",
+            metavar="URL",
+            help="send the session to an OpenTelemetry collector (OTLP/HTTP), e.g. http://127.0.0.1:4318",
+        )
         parser.add_argument(
             "--format",
             choices=EXPORT_FORMATS,

@@ -182,7 +182,7 @@ def searchable_parts(turns: Sequence[Turn]) -> Iterable[TextPart]:
             seen_tools.update(new_tools)
             yield TextPart(index, "tools", " ".join(new_tools))
         by_kind: dict[Kind, list[str]] = {"message": [], "tool_use": [], "tool_result": []}
-        for message in _new_messages(turn, turns):
+        for message in new_messages(turn, turns):
             text_kind: Kind = "tool_result" if message["role"] in ("tool", "function") else "message"
             for block in message["content"]:
                 _collect(block, by_kind, text_kind)
@@ -196,7 +196,7 @@ def searchable_parts(turns: Sequence[Turn]) -> Iterable[TextPart]:
             yield TextPart(index, "output", joined)
 
 
-def _new_messages(turn: Turn, turns: Sequence[Turn]) -> list[Message]:
+def new_messages(turn: Turn, turns: Sequence[Turn]) -> list[Message]:
     """The messages this turn added: after the previous turn's of its conversation, without the
     assistant messages (they are the earlier turns' outputs, indexed there)."""
     messages = turn["messages"]

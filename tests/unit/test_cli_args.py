@@ -202,6 +202,7 @@ def test_every_flag_is_readable_from_its_variable() -> None:
         "CLAUDE_TAP_UPSTREAM_CA": __file__,
         "CLAUDE_TAP_UPSTREAM_PROXY": "direct",
         "CLAUDE_TAP_WATCHDOG": "0",
+        "CLAUDE_TAP_OTLP_CONTENT": "1",
     }
     assert {flag.env_var for flag in FLAGS} == set(environ)
     options = parse([], **environ).options
@@ -212,6 +213,7 @@ def test_every_flag_is_readable_from_its_variable() -> None:
     assert (options.connect_timeout, options.read_timeout) == (3.5, 42.0)
     assert options.output_dir == Path("/tmp/traces-here")
     assert (options.no_launch, options.live, options.no_open, options.debug) == (True, True, True, True)
+    assert options.otlp_content is True
     assert options.from_env["target"] == "CLAUDE_TAP_TARGET"
     assert options.intercept_all and options.upstream_proxy == "direct" and options.watchdog == 0
     assert [rule.host for rule in options.resolve] == ["a.test", "b.test"]

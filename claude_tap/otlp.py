@@ -1,0 +1,257 @@
+"""A recorded session sent to an OpenTelemetry collector: `claude-tap export TRACE --otlp URL`.
+
+One trace per session: a root span for the session, and under it one CLIENT span per turn (model call)
+named `chat <model>`, timed as the call was, with the OpenTelemetry GenAI semantic conventions:
+
+    gen_ai.operation.name             "chat"
+    gen_ai.provider.name, gen_ai.system   anthropic, openai, google, ... (the turn's provider)
+    gen_ai.request.model / response.model
+    gen_ai.usage.input_tokens         every prompt token, cached ones included (the conventions' meaning)
+    gen_ai.usage.cache_read.input_tokens, gen_ai.usage.cache_creation.input_tokens
+    gen_ai.usage.output_tokens
+    gen_ai.response.finish_reasons    [stop reason]
+    gen_ai.response.time_to_first_chunk   seconds, when the stream says
+    gen_ai.request.max_tokens / temperature / top_p, when the request set them
+    http.response.status_code, server.address, error.type (and an ERROR status) for a failed call
+
+Prompts and completions leave the machine only when asked (`content=True`, `--tap-otlp-content`): then
+each turn carries a `gen_ai.content.prompt` event (the system prompt at the first turn that has it,
+and the messages this turn added to its conversation) and a `gen_ai.content.completion` event (the
+answer), as JSON. Headers are never sent; the content is the trace's, redacted, and scrubbed of key
+shapes once more.
+
+Spans go out with the official SDK's OTLP/HTTP (protobuf) exporter, in batches, synchronously; a
+collector that does not answer fails the export after `timeout_s`, and nothing else waits on it.
+This module knows the turn model and OpenTelemetry; `send_trace` reads the trace through the export
+path (viewer/export.py: redacted, normalized) and is the command's whole job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from claude_tap.capture.secret_shapes import scrub_shapes
+from claude_tap.normalize.model import Block, SessionInfo, Turn
+from claude_tap.store.index_entry import new_messages, parse_time
+
+TRACES_PATH = "/v1/traces"
+BATCH_SPANS = 512
+_PARAMS = {
+    "max_tokens": "gen_ai.request.max_tokens",
+    "temperature": "gen_ai.request.temperature",
+    "top_p": "gen_ai.request.top_p",
+}
+
+
+class OtlpUnavailableError(RuntimeError):
+    """The OpenTelemetry packages are not installed."""
+
+
+@dataclass(frozen=True, slots=True)
+class OtlpReport:
+    spans: int
+    batches_failed: int
+
+
+def traces_endpoint(url: str) -> str:
+    """The collector's traces URL: `http://host:4318` gets OTLP/HTTP's `/v1/traces`; a URL with a path
+    is used as it is. Raises ValueError for anything but an http(s) URL."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL; e.g. http://127.0.0.1:4318")
+    return url.strip() if parts.path not in ("", "/") else url.strip().rstrip("/") + TRACES_PATH
+
+
+def send_trace(trace: Path, url: str, content: bool, say: Callable[[str], None]) -> int:
+    """`claude-tap export TRACE --otlp URL`: returns the exit code (0 sent, 1 not sent, 2 bad URL)."""
+    from claude_tap.viewer.export import load_session
+
+    try:
+        endpoint = traces_endpoint(url)
+    except ValueError as error:
+        say(f"claude-tap: error: --otlp: {error}")
+        return 2
+    try:
+        info, turns = load_session(trace)
+        report = export_session(info, turns, endpoint, content=content, session_name=trace.name)
+    except OtlpUnavailableError as error:
+        say(f"claude-tap: error: {error}")
+        return 1
+    except OSError as error:
+        say(f"claude-tap: error: cannot read {trace}: {error}")
+        return 1
+    if report.batches_failed:
+        say(f"claude-tap: error: the collector at {endpoint} did not take the spans (see the message above)")
+        return 1
+    what = "with prompts and completions" if content else "without prompt text (--tap-otlp-content adds it)"
+    say(f"claude-tap: sent {report.spans} spans ({len(turns)} calls) to {endpoint}, {what}")
+    return 0
+
+
+def export_session(
+    info: SessionInfo,
+    turns: Sequence[Turn],
+    endpoint: str,
+    *,
+    content: bool = False,
+    session_name: str = "",
+    timeout_s: float = 10.0,
+) -> OtlpReport:
+    """Send the session's spans to `endpoint` (see traces_endpoint). Raises OtlpUnavailableError."""
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    except ImportError as error:
+        raise OtlpUnavailableError(
+            f"OpenTelemetry export needs the opentelemetry packages ({error.name} is missing): "
+            "pip install 'claude-tap[otlp]'"
+        ) from error
+    from claude_tap import __version__
+
+    collected = InMemorySpanExporter()
+    resource = Resource.create({"service.name": "claude-tap", "service.version": __version__})
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(SimpleSpanProcessor(collected))
+    _record_spans(provider.get_tracer("claude_tap", __version__), info, turns, content, session_name)
+    provider.shutdown()
+    spans = collected.get_finished_spans()
+    exporter = OTLPSpanExporter(endpoint=traces_endpoint(endpoint), timeout=timeout_s)
+    failed = 0
+    for start in range(0, len(spans), BATCH_SPANS):
+        if exporter.export(spans[start : start + BATCH_SPANS]) is not SpanExportResult.SUCCESS:
+            failed += 1
+    close: Callable[[], None] = exporter.shutdown  # untyped in the SDK
+    close()
+    return OtlpReport(len(spans), failed)
+
+
+def _record_spans(tracer: Any, info: SessionInfo, turns: Sequence[Turn], content: bool, name: str) -> None:
+    from opentelemetry import trace
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    times = [_span_times(turn) for turn in turns]
+    session_start = _ns(parse_time(info["started_at"])) or min((t[0] for t in times), default=0)
+    session_end = max((t[1] for t in times), default=session_start)
+    root = tracer.start_span(
+        "claude-tap session",
+        start_time=session_start,
+        attributes=_clean(
+            {
+                "claude_tap.client": info["client"],
+                "claude_tap.mode": info["mode"],
+                "claude_tap.target": info["target"],
+                "claude_tap.session": name,
+                "claude_tap.calls": len(turns),
+            }
+        ),
+    )
+    context = trace.set_span_in_context(root)
+    seen_system: set[str] = set()
+    for turn, (start, end) in zip(turns, times, strict=True):
+        span = tracer.start_span(
+            f"chat {turn['model'] or 'unknown'}",
+            context=context,
+            kind=SpanKind.CLIENT,
+            start_time=start,
+            attributes=_clean(turn_attributes(turn)),
+        )
+        if content:
+            _add_content(span, turn, turns, seen_system, start, end)
+        if _is_failed(turn):
+            span.set_status(Status(StatusCode.ERROR, turn["error"] or f"HTTP {turn['status']}"))
+        span.end(end_time=end)
+    root.end(end_time=max(session_end, session_start))
+
+
+def turn_attributes(turn: Turn) -> dict[str, Any]:
+    """The GenAI attributes of one turn (see the module docstring); None values are left out."""
+    usage = turn["usage"]
+    attributes: dict[str, Any] = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": turn["provider"],
+        "gen_ai.system": turn["provider"],
+        "gen_ai.request.model": turn["model"],
+        "gen_ai.response.model": turn["model"],
+        "gen_ai.response.finish_reasons": [turn["stop_reason"]] if turn["stop_reason"] else None,
+        "http.response.status_code": turn["status"],
+        "server.address": urlsplit(turn["url"]).hostname,
+        "claude_tap.turn": turn["index"] + 1,
+        "claude_tap.api": turn["api"],
+        "claude_tap.cost_usd": turn["cost_usd"],
+    }
+    if usage is not None:
+        attributes["gen_ai.usage.input_tokens"] = (
+            usage["input_tokens"] + usage["cache_read_tokens"] + usage["cache_write_tokens"]
+        )
+        attributes["gen_ai.usage.cache_read.input_tokens"] = usage["cache_read_tokens"]
+        attributes["gen_ai.usage.cache_creation.input_tokens"] = usage["cache_write_tokens"]
+        attributes["gen_ai.usage.output_tokens"] = usage["output_tokens"]
+    ttft_ms = turn["timing"]["ttft_ms"]
+    if ttft_ms is not None:
+        attributes["gen_ai.response.time_to_first_chunk"] = ttft_ms / 1000
+    for param, key in _PARAMS.items():
+        value = turn["params"].get(param)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            attributes[key] = value
+    if _is_failed(turn):
+        attributes["error.type"] = str(turn["status"]) if (turn["status"] or 0) >= 400 else "incomplete"
+    return attributes
+
+
+def _add_content(
+    span: Any, turn: Turn, turns: Sequence[Turn], seen_system: set[str], start: int, end: int
+) -> None:
+    prompt: list[dict[str, Any]] = []
+    system = [_plain(block) for block in turn["system"]]
+    system_text = json.dumps(system, ensure_ascii=False)
+    if system and system_text not in seen_system:
+        seen_system.add(system_text)
+        prompt.append({"role": "system", "content": system})
+    for message in new_messages(turn, turns):
+        prompt.append({"role": message["role"], "content": [_plain(block) for block in message["content"]]})
+    completion = [{"role": "assistant", "content": [_plain(block) for block in turn["output"]]}]
+    # The trace writer scrubbed key shapes from what it stored, but a trace imported from the earlier
+    # claude-tap never went through it: text that leaves the machine is scrubbed once more.
+    span.add_event("gen_ai.content.prompt", {"gen_ai.prompt": _scrubbed_json(prompt)}, timestamp=start)
+    span.add_event(
+        "gen_ai.content.completion", {"gen_ai.completion": _scrubbed_json(completion)}, timestamp=end
+    )
+
+
+def _scrubbed_json(value: object) -> str:
+    return scrub_shapes(json.dumps(value, ensure_ascii=False))
+
+
+def _plain(block: Block) -> dict[str, Any]:
+    """A block without image data (bytes a tracing backend cannot show)."""
+    if block.get("type") == "image":
+        return {"type": "image", "media_type": block.get("media_type", "")}
+    if block.get("type") == "tool_result":
+        return {**block, "content": [_plain(inner) for inner in block.get("content", [])]}
+    return dict(block)
+
+
+def _span_times(turn: Turn) -> tuple[int, int]:
+    start = _ns(parse_time(turn["timing"]["started_at"])) or 0
+    duration_ms = turn["timing"]["duration_ms"] or 0.0
+    return start, start + int(duration_ms * 1_000_000)
+
+
+def _ns(seconds: float | None) -> int | None:
+    return None if seconds is None else int(seconds * 1_000_000_000)
+
+
+def _is_failed(turn: Turn) -> bool:
+    return turn["error"] is not None or (turn["status"] or 0) >= 400 or not turn["complete"]
+
+
+def _clean(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in attributes.items() if value is not None and value != ""}
