@@ -40,7 +40,7 @@ def detect_target(env: Mapping[str, str], home: Path, cwd: Path, argv: Sequence[
     base_url = env_value(env, "OPENAI_BASE_URL")
     if base_url is not None:
         return TargetChoice(base_url.rstrip("/"), "OPENAI_BASE_URL in the environment")
-    return TargetChoice(DEFAULT_TARGET, "default (OpenAI-compatible; --tap-target for another)")
+    return TargetChoice(DEFAULT_TARGET, "default; --tap-target names another OpenAI-compatible base")
 
 
 def reverse_strip_path_prefix(target: str) -> str:
