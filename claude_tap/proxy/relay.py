@@ -249,18 +249,21 @@ class Relay:
                     _abort(request)  # a clean end would pass the cut answer off as complete
                     return response
                 if not chunk:
+                    # The whole answer went to the client. One that hangs up now (Codex does, the
+                    # moment it has read the last event) cut nothing short: finished first.
+                    exchange.feed(Finished(time.monotonic()))
                     await response.write_eof()
                     break
+                if reader.is_eof():  # the last piece and the end marker in one write; as above
+                    exchange.feed(ResponseChunk(time.monotonic(), chunk))
+                    exchange.feed(Finished(time.monotonic()))
+                    await response.write_eof(chunk)
+                    break
                 # To the client first, then to the record.
-                if reader.is_eof():
-                    await response.write_eof(chunk)  # the last piece and the end marker in one write
-                else:
-                    await response.write(chunk)
+                await response.write(chunk)
                 exchange.feed(ResponseChunk(time.monotonic(), chunk))
         except ConnectionError:
             fail(exchange, "the client closed the connection during the response", by_client=True)
-            return response
-        exchange.feed(Finished(time.monotonic()))
         return response
 
     def _finish(self, exchange: Exchange) -> None:
