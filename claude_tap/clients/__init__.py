@@ -1,7 +1,9 @@
 """The supported agent CLIs, one `ClientConfig` each, written out by hand.
 
-The order is the order people see in help text and error messages. Adding a client means adding its
-module, its entry here, its tests and its docs; nothing in the proxy changes.
+The order is the order people see in help text, error messages and docs/support-matrix.md. Adding a
+client means adding its module, its entry here, its tests, and regenerating the support matrix
+(`python -m claude_tap.clients.matrix`, with the client's notes in matrix.py); nothing in the proxy
+changes.
 
 This module knows nothing about processes, sockets or the proxy.
 """
