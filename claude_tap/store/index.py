@@ -454,16 +454,22 @@ def _row(values: Sequence[Any]) -> SessionRow:
 
 
 def index_session(
-    session_dir: Path, info: SessionInfo, turns: Sequence[Turn], env: Mapping[str, str] | None = None
+    session_dir: Path,
+    info: SessionInfo,
+    turns: Sequence[Turn],
+    env: Mapping[str, str] | None = None,
+    *,
+    index_file: Path | None = None,
 ) -> bool:
-    """Add a just-recorded session to the index (the end of a run). Never raises and never waits
-    more than about WRITE_PATIENCE_S: a busy or broken index is logged as a warning and skipped, and
-    `claude-tap sessions` indexes the session later from its trace. Returns whether it was stored."""
+    """Add a just-recorded session to the index (the end of a run, once the trace is closed). Never
+    raises and never waits more than about WRITE_PATIENCE_S: a busy or broken index is logged as a
+    warning and skipped, and `claude-tap sessions` indexes the session later from its trace. Returns
+    whether it was stored. The index is `index_file`, else the one of `env` (default: os.environ)."""
     environ = os.environ if env is None else env
     try:
         trace = find_trace(session_dir).stat()
         entry = session_entry(session_dir.resolve(), info, turns, trace.st_size, trace.st_mtime_ns)
-        with SessionIndex.open(index_path(environ)) as index:
+        with SessionIndex.open(index_file or index_path(environ)) as index:
             index.put(entry)
     except (IndexError_, OSError, sqlite3.Error) as error:
         logger.warning("session not added to the index (claude-tap sessions will add it): %s", error)

@@ -296,6 +296,17 @@ def test_index_session_never_raises_it_warns(
     assert index_session(tmp_path / "no-such-session", info, turns, env) is False
 
 
+def test_index_session_writes_the_index_file_it_is_given(tmp_path: Path) -> None:
+    session_dir = make_session(tmp_path / "out", prompt="ibex")
+    info, turns = normalize_records(read_records(session_dir))
+    given = tmp_path / "elsewhere" / "index.sqlite3"
+
+    assert index_session(session_dir, info, turns, {}, index_file=given) is True
+
+    with SessionIndex.open(given) as index:
+        assert [row.first_prompt for row in index.sessions()] == ["ibex"]
+
+
 # -- pruning rules ----------------------------------------------------------------------------------
 
 
