@@ -21,7 +21,6 @@ import logging
 import shlex
 import signal
 import sys
-import webbrowser
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +47,7 @@ from claude_tap.store.paths import (
     new_session_dir,
 )
 from claude_tap.store.recorder import RecorderProcess, RecorderResult
+from claude_tap.viewer.opener import open_in_background
 
 if TYPE_CHECKING:
     from claude_tap.cli import Environment
@@ -357,7 +357,9 @@ async def start_live(live: LiveServer, options: TapOptions, environment: Environ
     await live.start()
     environment.say(f"  live       {live.url}")
     if not options.no_open and environment.can_open_browser:
-        await asyncio.to_thread(webbrowser.open, live.url)
+        # A one-time address (the token stays off the browser's command line), opened without
+        # waiting: a slow $BROWSER must not hold up the launch or a Ctrl+C.
+        open_in_background(live.open_url())
 
 
 def write_viewer(session_dir: Path, environment: Environment) -> Path | None:
@@ -416,4 +418,5 @@ def open_viewer(html_path: Path, options: TapOptions, environment: Environment) 
         environment.say(f"{PROG}: open {html_path.as_uri()} in a browser to see the session.")
         return
     environment.say(f"{PROG}: opening {html_path.as_uri()}")
-    webbrowser.open(html_path.as_uri())
+    # We exit next: give the browser command a moment to start, never more (a slow $BROWSER).
+    open_in_background(html_path.as_uri()).join(timeout=5.0)

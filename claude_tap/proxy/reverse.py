@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from claude_tap.proxy.guard import Guard
 from claude_tap.proxy.relay import (
     MAX_HEADER_LINE_BYTES,
     ErrorBody,
@@ -34,6 +35,10 @@ from claude_tap.proxy.upstream import Target, build_upstream_url, is_loopback_ho
 
 # How long stop() lets in-flight exchanges finish before cutting them (the client has usually exited).
 _SHUTDOWN_GRACE_S = 1.0
+# How long a connection may sit without a request, before its first one and between two (aiohttp's
+# default is an hour): under a low file-descriptor limit a few hundred idle sockets would otherwise
+# lock the agent out (issue 15). Clients expect this: Node's own HTTP server closes after 5 s.
+IDLE_CONNECTION_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +76,7 @@ class ReverseProxy:
             ),
         )
         self._runner: web.ServerRunner | None = None
+        self._guard: Guard | None = None  # set once the port is known
         self.port: int | None = None
         self.url: str | None = None
 
@@ -91,6 +97,7 @@ class ReverseProxy:
             auto_decompress=False,  # request bodies go upstream as sent, compressed or not
             max_line_size=MAX_HEADER_LINE_BYTES,
             max_field_size=MAX_HEADER_LINE_BYTES,
+            keepalive_timeout=IDLE_CONNECTION_TIMEOUT_S,
         )
         runner = web.ServerRunner(server, shutdown_timeout=_SHUTDOWN_GRACE_S)
         await runner.setup()
@@ -102,6 +109,7 @@ class ReverseProxy:
             raise
         self._runner = runner
         self.port = runner.addresses[0][1]
+        self._guard = Guard.for_server(config.host, self.port)
         host = f"[{config.host}]" if ":" in config.host else config.host
         self.url = f"http://{host}:{self.port}"
         if not is_loopback_host(config.host):
@@ -119,5 +127,7 @@ class ReverseProxy:
         await self._relay.close()
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        if self._guard is not None and (refused := self._guard.refuse(request)) is not None:
+            return refused  # a web page, not an agent (proxy/guard.py); nothing to record
         upstream_url = build_upstream_url(self._target, request.raw_path, self.config.strip_path_prefix)
         return await self._relay.handle(request, upstream_url)

@@ -18,8 +18,13 @@ server's event loop (`call_soon_threadsafe`); normalizing and pushing happen on 
 has a bounded queue of encoded frames: a client that falls behind is dropped (its connection closed)
 rather than slowing anyone else, and its EventSource reconnects and resumes from `Last-Event-ID`.
 
-The server binds to 127.0.0.1 unless told otherwise, and every path needs the random token in the URL
-(a wrong or missing one gets a bare 403), so other local users and web pages cannot read the session.
+The server binds to 127.0.0.1 unless told otherwise, and every path needs the random token, in the
+URL or in the cookie `GET /open/<code>` sets (a wrong or missing one gets a bare 403), so other local
+users and web pages cannot read the session. The browser is handed `open_url()`: a one-time code,
+valid for OPEN_CODE_TTL_S, that sets an HttpOnly, SameSite=Strict cookie holding the token and
+redirects to `/`; the token itself never appears on the browser's command line, where every local
+user can read it with `ps` (issue 15). Requests naming a foreign Host (DNS rebinding) or coming from
+another origin are refused (proxy/guard.py).
 
 This module knows nothing about API formats (normalize/ does) or how the page looks (viewer/html.py).
 """
@@ -33,7 +38,7 @@ import logging
 import secrets
 import sys
 import threading
-import webbrowser
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
@@ -42,9 +47,11 @@ from aiohttp import web
 
 from claude_tap.normalize.model import JsonValue, SessionInfo, Turn
 from claude_tap.normalize.session import SessionNormalizer
+from claude_tap.proxy.guard import Guard, guard_middleware
 from claude_tap.store.reader import ReadReport
 from claude_tap.viewer.export import json_line, load_session
 from claude_tap.viewer.html import render_html
+from claude_tap.viewer.opener import open_in_background
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +60,7 @@ CLIENT_QUEUE_FRAMES = 256  # frames a client may fall behind before it is droppe
 SHUTDOWN_TIMEOUT_S = 2.0  # how long stop() waits for a stuck connection before cutting it
 RETRY_MS = 1000  # how soon a dropped EventSource reconnects
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+OPEN_CODE_TTL_S = 60.0  # long enough for a cold browser start, short enough to be useless in `ps` later
 
 InfoProvider = Callable[[], SessionInfo]
 
@@ -112,18 +120,22 @@ class LiveServer:
         self._early_records: list[dict[str, JsonValue]] = []  # published before start()
         self._loop_lock = threading.Lock()  # guards _loop and _early_records across threads
         self._is_stopping = False
+        self._open_codes: dict[str, float] = {}  # one-time code -> when it expires (time.monotonic)
+        self._guard: Guard | None = None  # set once the port is known
         for turn in turns:
             self._add_turn(turn)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[guard_middleware(lambda: self._guard)])
         app.router.add_get("/", self._serve_page)
         app.router.add_get("/events", self._serve_events)
+        app.router.add_get("/open/{code}", self._serve_open)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
+        self._guard = Guard.for_server(self._host, self.port)
         with self._loop_lock:
             self._loop = asyncio.get_running_loop()
             early, self._early_records = self._early_records, []
@@ -150,6 +162,21 @@ class LiveServer:
         """The address to open, token included (print it only where the user alone can read it)."""
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"http://{host}:{self.port}/?token={self.token}"
+
+    def open_url(self) -> str:
+        """A one-time address for the browser: it works once, within OPEN_CODE_TTL_S, and sets the
+        token as a cookie. Safe to pass on a command line; `url` (with the token) is not."""
+        now = time.monotonic()
+        self._open_codes = {code: expiry for code, expiry in self._open_codes.items() if expiry > now}
+        code = secrets.token_urlsafe(24)
+        self._open_codes[code] = now + OPEN_CODE_TTL_S
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}/open/{code}"
+
+    @property
+    def cookie_name(self) -> str:
+        # Cookies ignore the port: two live viewers on one machine must not overwrite each other's.
+        return f"claude_tap_{self.port}"
 
     @property
     def client_count(self) -> int:
@@ -207,8 +234,22 @@ class LiveServer:
     # -- HTTP ------------------------------------------------------------------------------------
 
     def _is_authorized(self, request: web.Request) -> bool:
+        expected = self.token.encode()
         given = request.query.get("token", "").encode()
-        return secrets.compare_digest(given, self.token.encode())
+        from_cookie = request.cookies.get(self.cookie_name, "").encode()
+        return secrets.compare_digest(given, expected) or secrets.compare_digest(from_cookie, expected)
+
+    async def _serve_open(self, request: web.Request) -> web.StreamResponse:
+        expiry = self._open_codes.pop(request.match_info["code"], None)  # once only, used or not
+        if expiry is None or expiry < time.monotonic():
+            return web.Response(
+                status=403,
+                text="403: this link was used already or has expired; open the address claude-tap printed.\n",
+            )
+        headers = {"Location": "/", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+        response = web.Response(status=303, headers=headers)
+        response.set_cookie(self.cookie_name, self.token, path="/", httponly=True, samesite="Strict")
+        return response
 
     async def _serve_page(self, request: web.Request) -> web.StreamResponse:
         if not self._is_authorized(request):
@@ -335,7 +376,7 @@ async def _serve_until_interrupted(
         print(f"claude-tap: {len(turns)} turns from {path}", file=stderr)
         print(f"claude-tap: viewer at {server.url}  (Ctrl+C to stop)", file=stderr, flush=True)
         if open_browser:
-            await asyncio.get_running_loop().run_in_executor(None, webbrowser.open, server.url)
+            open_in_background(server.open_url())
         await asyncio.Event().wait()  # until Ctrl+C cancels us
     finally:
         await server.stop()

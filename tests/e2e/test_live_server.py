@@ -272,7 +272,7 @@ async def test_a_client_that_stops_reading_is_dropped_without_holding_up_the_oth
     await live.start()
     _, stuck = await asyncio.open_connection("127.0.0.1", live.port)  # connects, never reads
     try:
-        stuck.write(f"GET /events?token={live.token} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        stuck.write(f"GET /events?token={live.token} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         reading = await browser.open_events(live)
         await reading.until("replayed")
         async with asyncio.timeout(5):

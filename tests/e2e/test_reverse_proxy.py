@@ -187,7 +187,7 @@ async def test_chunked_request_body_is_forwarded_chunked(
 ) -> None:
     answer = await raw_request(
         proxy.port or 0,
-        b"POST /v1/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
     )
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
@@ -211,7 +211,7 @@ async def test_request_body_reaches_upstream_before_the_client_has_sent_it_all(
     loopback.route("upload", read_slowly)
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     writer.write(
-        b"POST /v1/upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 10\r\n\r\nhello"
+        b"POST /v1/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 10\r\n\r\nhello"
     )
     await asyncio.wait_for(first_bytes_arrived.wait(), 2)  # would time out if the proxy buffered the body
     writer.write(b"world")
@@ -226,7 +226,7 @@ async def test_client_leaving_mid_upload_cancels_the_upstream_request(
     proxy: ReverseProxy, loopback: Loopback, sink: ListSink
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-    writer.write(b"POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nonly a little")
+    writer.write(b"POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\nonly a little")
     await writer.drain()
     await asyncio.sleep(0.1)
     writer.transport.abort()
@@ -239,7 +239,7 @@ async def test_client_leaving_mid_upload_cancels_the_upstream_request(
 async def test_expect_100_continue_is_answered_by_the_proxy(proxy: ReverseProxy, loopback: Loopback) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     writer.write(
-        b"POST /v1/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         b"Expect: 100-continue\r\nContent-Length: 4\r\n\r\n"
     )
     assert await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2) == b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -522,7 +522,7 @@ async def raw_websocket(port: int) -> tuple[asyncio.StreamReader, asyncio.Stream
     """A WebSocket opened by hand, for frames no well-behaved library sends."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
-        b"GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101 ")
@@ -767,7 +767,7 @@ async def test_client_leaving_before_the_response_cancels_the_upstream(
     proxy: ReverseProxy, loopback: Loopback, sink: ListSink
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
-    writer.write(b"GET /v1/slow?ms=5000 HTTP/1.1\r\nHost: x\r\n\r\n")
+    writer.write(b"GET /v1/slow?ms=5000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     await writer.drain()
     while not loopback.seen:
         await asyncio.sleep(0.01)
