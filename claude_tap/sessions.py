@@ -22,6 +22,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,8 +161,15 @@ def _read_all(session_dirs: Sequence[Path]) -> Iterator[SessionEntry | str]:
         return
     # spawn, not fork: forking a process that may hold threads (the event loop's, SQLite's) is unsafe.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
-        yield from pool.map(_entry_or_error, session_dirs, chunksize=4)
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
+            for result in pool.map(_entry_or_error, session_dirs, chunksize=4):
+                done += 1
+                yield result
+    except BrokenProcessPool:
+        pass  # the workers could not start (e.g. a __main__ they cannot import): read the rest here
+    yield from map(_entry_or_error, session_dirs[done:])
 
 
 # -- pruning --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from claude_tap import sessions as sessions_module
 from claude_tap.normalize.session import normalize_records
 from claude_tap.sessions import entry_for, open_index, rebuild_index, sessions_to_prune, update_index
 from claude_tap.store import index as index_module
@@ -239,6 +240,20 @@ def test_rebuild_reads_every_trace_again_and_reports_unreadable_ones(
     assert report.indexed == 4 and report.failed == 0
     assert index.search("stale") == []
     assert len(index.search("ibis1")) == 1
+
+
+def test_rebuild_reads_many_traces_in_worker_processes_with_the_same_result(
+    tmp_path: Path, index: SessionIndex
+) -> None:
+    root = tmp_path / "traces"
+    made = [make_session(root, prompt=f"gnu{n}", tool_results=(f"result{n}",)) for n in range(13)]
+    assert len(made) >= sessions_module.POOL_THRESHOLD
+
+    report = rebuild_index(index, [root], print)
+
+    assert (report.indexed, report.failed) == (13, 0)
+    assert {row.session_dir for row in index.sessions()} == {str(path) for path in made}
+    assert [hit.session.session_dir for hit in index.search("result7")] == [str(made[7])]
 
 
 def test_a_busy_index_makes_writes_give_up_quickly_not_wait(
