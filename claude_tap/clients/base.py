@@ -56,6 +56,12 @@ StripPrefix = Callable[[str], str | None]
 RewriteArgv = Callable[[Sequence[str]], ArgvRewrite]
 LaunchEnv = Callable[[Mapping[str, str], str, ProxyMode], dict[str, str]]
 LaunchArgv = Callable[[Sequence[str], str, ProxyMode], list[str]]
+RefuseLaunch = Callable[[Mapping[str, str]], str | None]
+
+
+def never_refuse(env: Mapping[str, str]) -> None:
+    """`refuse_launch` for clients with no version known to be unsafe to launch."""
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,8 @@ class ClientConfig:
       generic forward-proxy variables (HTTPS_PROXY, CA bundles) are added by `launch.forward_proxy_env`.
     - `launch_argv(argv, proxy_url, mode)`: the full command line, executable first.
     - `intercept_hosts`: hosts forward mode should decrypt for this client (model APIs).
+    - `refuse_launch(env)`: why the client that PATH in `env` would run must not be launched, in any
+      mode and whatever the target (kimi-cli's 1.52.0 stub), or None.
     """
 
     name: str
@@ -90,6 +98,7 @@ class ClientConfig:
     launch_env: LaunchEnv
     launch_argv: LaunchArgv
     intercept_hosts: tuple[str, ...] = ()
+    refuse_launch: RefuseLaunch = never_refuse
 
 
 def keep_path(target: str) -> None:

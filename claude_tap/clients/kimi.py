@@ -13,8 +13,9 @@ Where the real upstream is: KIMI_BASE_URL in the environment; else the base_url 
 inline with `--config '...'` is not read: pass --tap-target.)
 
 kimi-cli 1.52.0 on PyPI is an unmaintained stub whose bare `kimi` pipes a remote install script into a
-shell. `detect_target` finds the installed version from the package metadata next to the `kimi` on
-PATH and refuses to launch 1.52.0, saying how to install 1.51.0, which works.
+shell. `stub_refusal` finds the installed version from the package metadata next to the `kimi` on
+PATH and refuses to launch 1.52.0, saying how to install 1.51.0, which works. It is the adapter's
+`refuse_launch`, and `detect_target` returns it as its `reverse_refusal` too (kimi's default mode).
 
 Not captured in reverse mode: kimi-cli's telemetry, its model list refresh and its OAuth calls go
 to their own hosts and ignore proxies (docs/support-matrix.md says so).
@@ -165,4 +166,5 @@ KIMI = ClientConfig(
     launch_env=launch_env,
     launch_argv=launch_argv,
     intercept_hosts=("api.kimi.com", "api.moonshot.ai", "api.moonshot.cn"),
+    refuse_launch=stub_refusal,
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_tap.clients.kimi import KIMI, installed_version
+from claude_tap.clients.kimi import KIMI, installed_version, stub_refusal
 from claude_tap.proxy.upstream import build_upstream_url
 
 PROXY = "http://127.0.0.1:4321"
@@ -138,3 +138,7 @@ def test_reverse_mode_points_both_variables_at_the_proxy() -> None:
     assert child == {"KIMI_API_KEY": "k", "KIMI_BASE_URL": PROXY, "KIMI_CODE_BASE_URL": PROXY}
     assert KIMI.launch_env({"KIMI_API_KEY": "k"}, PROXY, "forward") == {"KIMI_API_KEY": "k"}
     assert KIMI.launch_argv(["--print"], PROXY, "reverse") == ["kimi", "--print"]
+
+
+def test_refuse_launch_is_the_stub_check_whatever_the_target() -> None:
+    assert KIMI.refuse_launch is stub_refusal

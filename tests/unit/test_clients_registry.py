@@ -8,7 +8,7 @@ import json
 import pytest
 
 from claude_tap.clients import CLIENT_CONFIGS, DEFAULT_CLIENT, get_client
-from claude_tap.clients.base import error_body
+from claude_tap.clients.base import error_body, never_refuse
 
 
 def test_registry_lists_the_clients_in_order_under_their_own_names() -> None:
@@ -144,3 +144,9 @@ def test_gemini_error_body(status: int, rpc: str) -> None:
 def test_error_message_is_escaped_as_json() -> None:
     body, _ = error_body("anthropic", 500, 'a "quoted"\nline')
     assert json.loads(body)["error"]["message"] == 'a "quoted"\nline'
+
+
+@pytest.mark.parametrize("config", CLIENT_CONFIGS.values(), ids=list(CLIENT_CONFIGS))
+def test_only_kimi_refuses_a_launch_and_only_when_its_stub_is_installed(config) -> None:  # type: ignore[no-untyped-def]
+    assert config.refuse_launch({"PATH": ""}) is None
+    assert (config.refuse_launch is never_refuse) == (config.name != "kimi")
