@@ -35,10 +35,9 @@ from claude_tap.store.index import (
     SessionRow,
     delete_index_files,
     index_path,
-    iter_session_dirs,
 )
 from claude_tap.store.index_entry import SessionEntry, session_entry
-from claude_tap.store.reader import TraceNotFoundError, find_trace, read_records
+from claude_tap.store.reader import TRACE_NAMES, TraceNotFoundError, find_trace, read_records
 
 Warn = Callable[[str], None]
 
@@ -170,6 +169,24 @@ def _read_all(session_dirs: Sequence[Path]) -> Iterator[SessionEntry | str]:
     except BrokenProcessPool:
         pass  # the workers could not start (e.g. a __main__ they cannot import): read the rest here
     yield from map(_entry_or_error, session_dirs[done:])
+
+
+def iter_session_dirs(root: Path) -> Iterator[Path]:
+    """The session directories under `root` (`DATE/TIME-client-id/`) that hold a trace."""
+    try:
+        days = sorted(os.scandir(root), key=lambda item: item.name)
+    except OSError:
+        return
+    for day in days:
+        if not day.is_dir():
+            continue
+        try:
+            sessions = sorted(os.scandir(day.path), key=lambda item: item.name)
+        except OSError:
+            continue
+        for session in sessions:
+            if session.is_dir() and any(os.path.isfile(os.path.join(session.path, n)) for n in TRACE_NAMES):
+                yield Path(session.path)
 
 
 # -- pruning --------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ retried for up to WRITE_PATIENCE_S, then IndexBusyError is raised: the caller wa
 
 `index_session(session_dir, info, turns)` is the one call for the end of a run.
 
-This module knows SQLite and index entries; it does not read traces or print anything.
+This module knows SQLite and index entries; it does not read what traces hold, or print anything.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import TracebackType
@@ -475,21 +475,3 @@ def index_session(
         logger.warning("session not added to the index (claude-tap sessions will add it): %s", error)
         return False
     return True
-
-
-def iter_session_dirs(root: Path) -> Iterator[Path]:
-    """The session directories under `root` (`DATE/TIME-client-id/`) that hold a trace."""
-    try:
-        days = sorted(os.scandir(root), key=lambda item: item.name)
-    except OSError:
-        return
-    for day in days:
-        if not day.is_dir():
-            continue
-        try:
-            sessions = sorted(os.scandir(day.path), key=lambda item: item.name)
-        except OSError:
-            continue
-        for session in sessions:
-            if session.is_dir():
-                yield Path(session.path)

@@ -232,6 +232,7 @@ def test_rebuild_reads_every_trace_again_and_reports_unreadable_ones(
     broken = root / "2025-01-02" / "030405-claude-broken"
     broken.mkdir(parents=True)
     (broken / "trace.jsonl.zst").write_bytes(b"")  # an empty trace reads as no records: still a session
+    (root / "2025-01-02" / "not-a-session").mkdir()  # no trace: not read, not a failure
     index.put(entry_for(make_session(tmp_path / "elsewhere", prompt="stale")))
     warnings: list[str] = []
 
