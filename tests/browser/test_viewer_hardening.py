@@ -12,7 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from claude_tap.viewer.html import write_html
-from tests.browser.fixtures.turns import SESSION_INFO, make_turn, sample_turns
+from tests.browser.conftest import OpenViewer
+from tests.browser.fixtures.turns import SESSION_INFO, make_turn, sample_turns, text, user
 
 pytestmark = pytest.mark.browser
 
@@ -107,3 +108,35 @@ def test_copy_as_curl_of_a_crafted_trace_is_valid_posix_sh(module_page: Page, tm
     assert done.returncode == 0, done.stderr
     assert list(tmp_path.iterdir()) == []
     assert f"<-X><{HOSTILE_METHOD.upper()}>" in done.stdout
+
+
+# -- text that hides itself ----------------------------------------------------------------------
+
+HIDDEN = {
+    "\u202e": "U+202E",  # RIGHT-TO-LEFT OVERRIDE: "Trojan Source"
+    "\u2066": "U+2066",  # LEFT-TO-RIGHT ISOLATE
+    "\u200b": "U+200B",  # ZERO WIDTH SPACE
+    "\ufeff": "U+FEFF",  # ZERO WIDTH NO-BREAK SPACE
+    "\U000e0041": "U+E0041",  # TAG LATIN CAPITAL LETTER A: text a model reads and a person does not
+}
+SNEAKY = (
+    "if access_level != \u202e\u2066// check if admin\u2069\u2066 'user'  pay\u200bpal \ufeff \U000e0041ok"
+)
+
+
+def test_bidi_zero_width_and_tag_characters_are_shown_as_visible_marks(open_viewer: OpenViewer) -> None:
+    turn = make_turn(
+        0, messages=[user(text(SNEAKY))], output=[text("fine \u200d family emoji 👨\u200d👩\u200d👧")]
+    )
+    page = open_viewer([turn])
+    page.click('[data-turn="1"]')
+    page.click('#detail .tab[data-tab="overview"]')
+    message = page.locator(".msg").first
+    marks = message.locator(".hidden-char").all_text_contents()
+    assert set(marks) == set(HIDDEN.values()) | {"U+2069"}
+    shown = message.inner_text()
+    assert not any(char in shown for char in HIDDEN), "an invisible character reached the page as itself"
+    assert "pay" in shown and "pal" in shown
+    assert message.locator(".hidden-char").first.get_attribute("title")
+    # A zero-width joiner is left alone: emoji sequences need it.
+    assert page.locator(".hidden-char", has_text="U+200D").count() == 0

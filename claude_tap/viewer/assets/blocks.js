@@ -236,7 +236,7 @@ function renderJson(value, ctx, cls) {
       class: "link-btn more",
       text: t("text.more", { n: fmtInt(text.length - limit) }),
       onclick: (ev) => {
-        pre.textContent = text;
+        pre.replaceChildren(shownText(text));
         ev.target.remove();
       },
     }),

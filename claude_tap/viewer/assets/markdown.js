@@ -190,7 +190,7 @@ const MD_INLINE = new RegExp(
 
 function mdInline(parent, text, depth) {
   if (depth > MD_MAX_DEPTH) {
-    parent.append(text);
+    parent.append(shownText(text));
     return parent;
   }
   const re = new RegExp(MD_INLINE.source, "g");
@@ -225,7 +225,7 @@ function mdText(parent, text) {
   const parts = text.replace(/\\([\\`*_{}\[\]()#+\-.!|~>])/g, "$1").split("\n");
   parts.forEach((part, n) => {
     if (n) parent.append(h("br"));
-    if (part) parent.append(part);
+    if (part) parent.append(shownText(part));
   });
 }
 
@@ -240,7 +240,7 @@ function mdLink(parent, isImage, label, url, depth) {
     mdInline(link, label, depth + 1);
     parent.append(link);
   } else {
-    parent.append("[" + label + "](" + url + ")"); // not a URL we link to: show the source as text
+    parent.append(shownText("[" + label + "](" + url + ")")); // not a URL we link to: show the source as text
   }
 }
 

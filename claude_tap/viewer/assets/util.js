@@ -10,7 +10,7 @@ function h(tag, props, ...children) {
       const value = props[key];
       if (value === null || value === undefined || value === false) continue;
       if (key === "class") el.className = value;
-      else if (key === "text") el.textContent = value;
+      else if (key === "text") el.replaceChildren(shownText(String(value)));
       else if (key === "dataset") Object.assign(el.dataset, value);
       else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
       else el.setAttribute(key, value === true ? "" : String(value));
@@ -24,9 +24,38 @@ function appendAll(el, children) {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
     if (Array.isArray(child)) appendAll(el, child);
-    else el.append(child instanceof Node ? child : String(child));
+    else el.append(child instanceof Node ? child : shownText(String(child)));
   }
   return el;
+}
+
+/* Characters that change how the text around them reads without being seen: bidi controls (the
+"Trojan Source" trick, CVE-2021-42574), zero-width spaces and joiners of words, invisible math
+operators, and Unicode tag characters (instructions hidden in a prompt). Each is shown as a visible
+mark naming its code point (issue 15). ZWJ and ZWNJ are left alone: emoji sequences and Persian or
+Indic text need them. */
+const HIDDEN_CHARS =
+  /[\u061C\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]|[\u{E0000}-\u{E007F}]/u;
+const HIDDEN_CHARS_ALL = new RegExp(HIDDEN_CHARS.source, "gu");
+
+/* `text` as it should be put in the page: the string itself, or, when it holds hidden characters,
+a fragment where each one is a visible <span class="hidden-char">. */
+function shownText(text) {
+  if (!HIDDEN_CHARS.test(text)) return text;
+  const fragment = document.createDocumentFragment();
+  let done = 0;
+  for (const match of text.matchAll(HIDDEN_CHARS_ALL)) {
+    if (match.index > done) fragment.append(text.slice(done, match.index));
+    const code = "U+" + match[0].codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
+    const mark = document.createElement("span");
+    mark.className = "hidden-char";
+    mark.title = t("text.hiddenChar", { code });
+    mark.textContent = code;
+    fragment.append(mark);
+    done = match.index + match[0].length;
+  }
+  if (done < text.length) fragment.append(text.slice(done));
+  return fragment;
 }
 
 function clear(el) {
