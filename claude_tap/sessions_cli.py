@@ -33,7 +33,7 @@ from claude_tap.sessions import (
     sessions_to_prune,
     update_index,
 )
-from claude_tap.store.index import Hit, IndexBusyError, SessionFilter, SessionRow
+from claude_tap.store.index import Hit, IndexBusyError, SessionFilter, SessionIndex, SessionRow
 from claude_tap.store.paths import HTML_FILE, traces_root
 
 if TYPE_CHECKING:
@@ -166,10 +166,9 @@ def run_sessions_command(command: Command, environment: Environment) -> int:
                 f"{seconds:.2f} s; {report.failed} unreadable, {report.skipped} skipped; index {index.path}"
             )
             return 0
-        existed = bool(index.stamps())
         report = update_index(index, [root], warn)
-        if not existed and report.indexed:
-            warn(f"the session index was empty or missing: built it from {report.indexed} sessions in {root}")
+        if index.is_new and report.indexed:
+            warn(f"there was no session index at {index.path}: built it from {report.indexed} sessions")
         where = SessionFilter(
             client=_optional_str(args.get("client")),
             since_ts=_optional_float(args.get("since")),
@@ -196,10 +195,12 @@ def run_sessions_command(command: Command, environment: Environment) -> int:
         return 0
 
 
-def _search(index: Any, text: str, where: SessionFilter, command: Command, environment: Environment) -> int:
+def _search(
+    index: SessionIndex, text: str, where: SessionFilter, command: Command, environment: Environment
+) -> int:
     args = command.args
     try:
-        hits: list[Hit] = index.search(text, limit=where.limit or 20, where=where)
+        hits = index.search(text, limit=where.limit or 20, where=where)
     except ValueError as error:
         raise SessionsUsageError(str(error)) from error
     if args.get("json"):
@@ -215,7 +216,11 @@ def _search(index: Any, text: str, where: SessionFilter, command: Command, envir
 
 
 def _prune(
-    index: Any, extra: list[str], where: SessionFilter, args: Mapping[str, object], environment: Environment
+    index: SessionIndex,
+    extra: list[str],
+    where: SessionFilter,
+    args: Mapping[str, object],
+    environment: Environment,
 ) -> int:
     older_than = _optional_float(args.get("older_than"))
     keep = _optional_int(args.get("keep"))
@@ -223,7 +228,7 @@ def _prune(
         raise SessionsUsageError(f"`sessions prune` takes no words; got {' '.join(extra)!r}")
     if older_than is None and keep is None:
         raise SessionsUsageError("say what to delete: `sessions prune --older-than 30d` or `--keep 100`")
-    rows: list[SessionRow] = index.sessions(SessionFilter(where.client, where.since_ts, where.until_ts))
+    rows = index.sessions(SessionFilter(where.client, where.since_ts, where.until_ts))
     doomed = sessions_to_prune(rows, time.time(), older_than, keep)
     dry = bool(args.get("dry_run"))
     deleted: list[str] = []

@@ -176,9 +176,10 @@ def fts_query(text: str) -> str:
 class SessionIndex:
     """An open index. Use as a context manager, or call close()."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: Path, *, is_new: bool = False) -> None:
         self._db = connection
         self.path = path
+        self.is_new = is_new  # the file was created by this open
 
     @classmethod
     def open(cls, path: Path) -> SessionIndex:
@@ -187,7 +188,8 @@ class SessionIndex:
         Raises IndexCorruptError (not an index of this version), IndexBusyError (could not set it up
         for the lock held by others), OSError (the directory cannot be made)."""
         make_private_dirs(path.parent)
-        if not path.exists():
+        is_new = not path.exists()
+        if is_new:
             create_private_file(path)  # traces' prompts end up here: only the user may read it
         db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         try:
@@ -198,7 +200,7 @@ class SessionIndex:
         except BaseException:
             db.close()
             raise
-        return cls(db, path)
+        return cls(db, path, is_new=is_new)
 
     def close(self) -> None:
         self._db.close()

@@ -6,6 +6,7 @@ normalizer; the index is a real SQLite file in tmp_path.
 
 from __future__ import annotations
 
+import calendar
 import logging
 import shutil
 import sqlite3
@@ -332,7 +333,7 @@ def test_prune_rules_with_both_age_and_keep_delete_only_what_both_select(
     for day in ("2025-01-01", "2025-01-05", "2025-01-09", "2025-01-10"):
         index.put(entry_for(make_session(tmp_path, started_at=f"{day}T12:00:00+00:00")))
     rows = index.sessions()
-    now = time.mktime((2025, 1, 11, 12, 0, 0, 0, 0, 0)) - time.timezone
+    now = calendar.timegm((2025, 1, 11, 12, 0, 0))
 
     def days(older_than_s: float | None, keep: int | None) -> list[str]:
         chosen = sessions_to_prune(rows, now, older_than_s, keep)
