@@ -33,6 +33,7 @@ from claude_tap.capture.redact import Redactor, ScrubFilter, secrets_from_env
 from claude_tap.cli import CommandError
 from claude_tap.clients import get_client
 from claude_tap.clients.base import ClientConfig, ProxyMode
+from claude_tap.clients.home import launched_executable
 from claude_tap.launch import ExitCode, LaunchError, resolve_executable, run_child
 from claude_tap.options import PROG, TapOptions, is_loopback
 from claude_tap.proxy.handoff import DeferredSink
@@ -91,6 +92,9 @@ def plan_client_run(options: TapOptions, environment: Environment) -> Plan:
         else f"{client.display_name}'s default"
     )
     serve.check_setup(mode, options, environment)  # the CA and --tap-upstream-ca, before anything starts
+    refusal = None if options.no_launch else client.refuse_launch(environment.environ)
+    if refusal is not None:  # whatever the target: the client itself must not run (kimi's 1.52.0 stub)
+        raise CommandError(refusal)
     rewrite = client.rewrite_argv(options.client_args)
     notes = [rewrite.note] if rewrite.note else []
     if options.target is not None:
@@ -141,7 +145,7 @@ def check_client_installed(plan: Plan, environment: Environment) -> None:
     """A missing agent is said before anything starts: no proxy, no empty session directory."""
     argv = plan.client.launch_argv(list(plan.client_args), "http://127.0.0.1:0", plan.mode)
     try:
-        resolve_executable(argv[0], environment.environ, plan.client.install_hint)
+        resolve_executable(launched_executable(argv), environment.environ, plan.client.install_hint)
     except LaunchError as error:
         raise CommandError(launch_failure(error, plan), error.exit_code) from error
 

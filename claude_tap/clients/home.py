@@ -51,6 +51,14 @@ def launcher_argv(client: str, executable: str, argv: Sequence[str]) -> list[str
     return [sys.executable, "-m", LAUNCHER_MODULE, client, executable, *argv]
 
 
+def launched_executable(argv: Sequence[str]) -> str:
+    """The client a launch command runs: inside a `launcher_argv`, the client's executable, not the
+    interpreter that runs the launcher (a missing client must be said before anything starts)."""
+    if list(argv[:3]) == [sys.executable, "-m", LAUNCHER_MODULE] and len(argv) > 4:
+        return argv[4]
+    return argv[0]
+
+
 def launcher_env(env: Mapping[str, str], proxy_url: str) -> dict[str, str]:
     """`launch_env` in reverse mode: tells the launcher where the proxy is."""
     return {**env, PROXY_URL_ENV: proxy_url}

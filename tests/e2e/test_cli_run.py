@@ -136,11 +136,20 @@ async def test_child_killed_by_a_signal_exits_128_plus_n(tmp_path: Path, upstrea
     assert records[-1]["exit_code"] == 128 + signal.SIGTERM
 
 
-async def test_missing_client_says_how_to_install_it(tmp_path: Path) -> None:
-    env = {**tap_env(tmp_path), "PATH": str(tmp_path / "empty")}  # no claude anywhere, whatever is installed
-    done = await run_tap(tmp_path, ["-p", "hi"], env)
+@pytest.mark.parametrize(
+    ("args", "install"),
+    [
+        (["-p", "hi"], "npm install -g @anthropic-ai/claude-code"),
+        # Pi in reverse mode runs through a launcher (python -m ...): still its own executable is looked for.
+        (["--tap-client", "pi", "--tap-proxy-mode", "reverse", "--", "-p", "hi"], "pi-coding-agent"),
+    ],
+    ids=["claude", "pi-through-its-launcher"],
+)
+async def test_missing_client_says_how_to_install_it(tmp_path: Path, args: list[str], install: str) -> None:
+    env = {**tap_env(tmp_path), "PATH": str(tmp_path / "empty")}  # no client anywhere, whatever is installed
+    done = await run_tap(tmp_path, args, env)
     assert done.returncode == 127, done.stderr
-    assert "npm install -g @anthropic-ai/claude-code" in done.stderr
+    assert install in done.stderr
     assert "--tap-no-launch" in done.stderr
     assert done.stdout == b""
     assert "listening" not in done.stderr  # said before any proxy started

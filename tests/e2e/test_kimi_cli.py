@@ -78,7 +78,10 @@ async def test_kimi_cli_is_recorded_with_its_reasoning(tmp_path: Path) -> None:
     assert turn["usage"]["output_tokens"] == 7
 
 
-async def test_the_kimi_cli_1_52_stub_is_refused_before_it_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "target", [[], ["--tap-target", "https://api.moonshot.ai/v1"]], ids=["detected", "given"]
+)
+async def test_the_kimi_cli_1_52_stub_is_refused_before_it_runs(tmp_path: Path, target: list[str]) -> None:
     # What pip, pipx and uv tool leave behind: <venv>/bin/kimi beside the package's dist-info.
     venv = tmp_path / "venv"
     (venv / "lib" / "python3.13" / "site-packages" / "kimi_cli-1.52.0.dist-info").mkdir(parents=True)
@@ -86,7 +89,7 @@ async def test_the_kimi_cli_1_52_stub_is_refused_before_it_runs(tmp_path: Path) 
     write_script(venv / "bin" / "kimi", f"open({str(ran)!r}, 'w').close()\n")
     env = tap_env(tmp_path, [venv / "bin"])
     done = await run_tap(
-        tmp_path, ["--tap-client", "kimi", "--tap-no-open", "--", "--print", "-p", "hi"], env
+        tmp_path, ["--tap-client", "kimi", *target, "--tap-no-open", "--", "--print", "-p", "hi"], env
     )
     assert done.returncode == 2, done.stderr
     assert "kimi-cli 1.52.0, an unmaintained stub" in done.stderr
