@@ -88,5 +88,16 @@ def _summary(threads: list[Thread], cache: dict[int, Diagnosis], peak: float | N
     return line
 
 
+def page_analysis(turns: list[Turn]) -> dict[str, object]:
+    """What the viewer page shows of it: {"threads": [...], "turns": {"<index>": turn_json}} (only the
+    turns that have a composition or a diagnosis)."""
+    analysis = analyze(turns)
+    per_turn = {
+        str(index): analysis.turn_json(index)
+        for index in sorted(analysis.context.keys() | analysis.cache.keys())
+    }
+    return {"threads": analysis.threads_json(), "turns": per_turn}
+
+
 def analyze(turns: list[Turn]) -> Analysis:
     return Analysis(turns, find_threads(turns), compositions(turns), diagnose_session(turns))

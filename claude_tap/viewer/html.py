@@ -43,6 +43,7 @@ SCRIPTS = (
     "search.js",
     "live.js",
     "sidebar.js",
+    "threads.js",
     "viewer.js",
     "controls.js",
 )

@@ -9,7 +9,10 @@ Payload shape (`version` 1):
 
     {"version": 1, "info": SessionInfo,
      "messages": [Message], "systems": [[Block]], "toolsets": [[Tool]], "values": [JSON],
-     "turns": [PayloadTurn]}
+     "turns": [PayloadTurn], "analysis": {"threads", "turns"}}
+
+`analysis` is normalize/analysis.py's `page_analysis`: the threads, and each turn's context
+composition and cache diagnosis.
 
 A PayloadTurn is a Turn without `system`, `messages`, `tools`, `output` and `request_body`, plus:
 
@@ -47,6 +50,7 @@ import json
 import math
 from typing import Any
 
+from claude_tap.normalize.analysis import page_analysis
 from claude_tap.normalize.model import JsonValue, SessionInfo, Turn
 
 PAYLOAD_VERSION = 1
@@ -146,6 +150,7 @@ def build_payload(info: SessionInfo, turns: list[Turn]) -> dict[str, Any]:
         "toolsets": toolsets.items,
         "values": values.table.items,
         "turns": payload_turns,
+        "analysis": page_analysis(turns),  # issue 14
     }
     _share_long_strings(payload)
     return payload

@@ -79,6 +79,7 @@ function filteredTurns() {
     if (f.errors && !facts.isError) return false;
     if (f.model && facts.model !== f.model) return false;
     if (f.tool && !facts.toolsUsed.includes(f.tool)) return false;
+    if (f.thread && store.recs[index].thread !== f.thread) return false;
     if (!text) return true;
     const rec = store.recs[index];
     const hay = [
@@ -191,6 +192,10 @@ function turnRow(index) {
         text: rec.model ? shortModel(rec.model) : apiLabel(rec.api),
       }),
       facts.isError ? h("span", { class: "row-err", title: rec.error || t("error.title"), text: "!" }) : null,
+      rec.thread && rec.thread !== "main" && threads.list.length > 1
+        ? h("span", { class: "row-thread kind-" + rec.thread.replace(/-\d+$/, ""), text: rec.thread })
+        : null,
+      cacheMark(index), // threads.js
       h("span", { class: "row-dur", text: fmtMs(timing.duration_ms) }),
     ),
     h("div", { class: "row-2" }, numbers, tools),

@@ -39,6 +39,7 @@ function loadPayload(payload) {
   store.toolsets = payload.toolsets;
   store.values = payload.values;
   for (const rec of payload.turns) putRecord(rec);
+  loadAnalysis(payload.analysis); // threads.js
 }
 
 /* Puts each long string shared between tables back where it was (payload.py: "long strings"). */

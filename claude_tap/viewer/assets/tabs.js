@@ -41,6 +41,8 @@ function tabOverview(turn, ctx) {
   const root = h("div", { class: "overview" });
   const problem = errorBox(turn);
   if (problem) root.append(problem);
+  const insights = turnInsights(turn); // threads.js: thread, cache miss, context composition
+  if (insights) root.append(insights);
   if (turn.api === "raw") root.append(h("div", { class: "note", text: t("overview.raw") }));
   const rec = store.recs[turn.index];
   const prevRec = turn.prev !== null && turn.prev !== undefined ? store.recs[turn.prev] : null;

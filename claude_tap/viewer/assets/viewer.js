@@ -9,7 +9,7 @@ const app = {
   selected: null,
   tab: "overview",
   markdown: storageGet("markdown") !== "0",
-  filters: { text: "", model: "", tool: "", errors: false, sort: "time" },
+  filters: { text: "", model: "", tool: "", errors: false, sort: "time", thread: "" },
   visible: [],
   diffTargets: new Map(), // turn index -> the turn picked by hand to diff against
   rawView: "request",
@@ -42,6 +42,7 @@ async function boot() {
   }
   renderHeader();
   buildFilterOptions();
+  renderThreadTree();
   renderSidebar();
   performance.mark("sidebar");
   const route = readHash();
