@@ -315,11 +315,12 @@ class BodyHistory:
     def _best_base(self, text: str, path: str) -> _Entry | None:
         """The earlier body on the same path that shares the longest opening with `text` (a
         conversation's previous turn opens like it; a subagent's or a side request's does not)."""
+        candidates = [entry for entry in self._recent if entry.path == path]
+        if len(candidates) == 1:  # nothing to choose between: the walk finds what it shares
+            return candidates[0]
         best: _Entry | None = None
         best_length = 0
-        for entry in self._recent:
-            if entry.path != path:
-                continue
+        for entry in candidates:
             length = common_prefix_length(text, entry.body.text)
             if length > best_length:
                 best, best_length = entry, length
