@@ -19,6 +19,7 @@ from claude_tap.store.writer import WriterStats
 
 if TYPE_CHECKING:
     from claude_tap.cli import Environment
+    from claude_tap.normalize.session import SessionCollector
     from claude_tap.run import Plan
 
 log = logging.getLogger("claude_tap")
@@ -94,7 +95,6 @@ def host_warning(host: str) -> str:
 
 def summarize(trace_path: Path) -> Summary:
     from claude_tap.capture.body_delta import BodyResolver
-    from claude_tap.normalize.analysis import summary_line
     from claude_tap.normalize.session import SessionCollector
     from claude_tap.normalize.usage import usage_of
     from claude_tap.store.reader import read_records
@@ -124,8 +124,19 @@ def summarize(trace_path: Path) -> Summary:
         if usage is not None:
             for key in tokens:
                 tokens[key] += int(usage[key])  # type: ignore[literal-required]
-    insight = summary_line(turns.finish()[1]) if calls else None
+    insight = _insight(turns) if calls else None
     return Summary(calls, errors, tokens, seen.tunnels, seen.tunnel_hosts, seen.notices, insight)
+
+
+def _insight(turns: SessionCollector) -> str | None:
+    """The threads and cache line; a bug in it must not cost the rest of the summary."""
+    from claude_tap.normalize.analysis import summary_line
+
+    try:
+        return summary_line(turns.finish()[1])
+    except Exception:
+        log.exception("the threads and cache line failed")
+        return None
 
 
 def summary_lines(summary: Summary, stats: WriterStats) -> list[str]:

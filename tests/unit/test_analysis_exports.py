@@ -82,3 +82,13 @@ def test_the_exit_summary_has_a_line_of_threads_cache_misses_and_the_fullest_win
     )
     agents = summarize(trace_of("claude_subagents", tmp_path)).insight
     assert agents is not None and agents.startswith("threads: main agent, 2 subagents, 4 side requests;")
+
+
+def test_a_failing_threads_line_leaves_the_rest_of_the_summary(tmp_path: Path, monkeypatch: Any) -> None:
+    def broken(turns: object) -> str:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("claude_tap.normalize.analysis.summary_line", broken)
+    summary = summarize(trace_of("claude_subagents", tmp_path))
+    assert (summary.calls, summary.insight) == (10, None)
+    assert len(summary_lines(summary, WriterStats(written=10, dropped=0, failed=0))) == 1
