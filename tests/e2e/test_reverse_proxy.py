@@ -187,7 +187,8 @@ async def test_chunked_request_body_is_forwarded_chunked(
 ) -> None:
     answer = await raw_request(
         proxy.port or 0,
-        b"POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
     )
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
