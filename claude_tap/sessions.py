@@ -6,7 +6,8 @@
 
 A session is (re)indexed when its trace's size or mtime differs from what the index recorded, so a
 run whose end-of-run update was skipped (busy index, crash) is picked up the next time anyone lists
-sessions, and a session still recording is read again once it has grown. Sessions whose directory is
+sessions. A session still recording is read when first seen, and again once its trace has been
+still for RECORDING_GRACE_S (or by `claude-tap index`), not on every listing. Sessions whose directory is
 gone are forgotten. Reading traces is the slow part (decompress, parse, normalize): with many to read
 it runs in worker processes, one per core, and only the finished entries come back to be written.
 
@@ -20,6 +21,7 @@ import contextlib
 import multiprocessing
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -43,6 +45,8 @@ Warn = Callable[[str], None]
 
 # Fewer traces than this are read in this process: starting workers costs more than it saves.
 POOL_THRESHOLD = 12
+# `sessions` and `search` leave an indexed trace written to this recently for later (see stale_dirs).
+RECORDING_GRACE_S = 60.0
 WRITE_BATCH = 16  # entries per transaction: short enough that a run ending meanwhile gets its turn
 
 
@@ -87,25 +91,37 @@ def _entry_or_error(session_dir: Path) -> SessionEntry | str:
         return f"{session_dir}: {error}"
 
 
-def stale_dirs(index: SessionIndex, roots: Iterable[Path]) -> tuple[list[Path], list[str]]:
-    """Session directories under `roots` to (re)index, and indexed directories that are gone."""
+def stale_dirs(
+    index: SessionIndex, roots: Iterable[Path], recording_grace_s: float = 0.0
+) -> tuple[list[Path], list[str]]:
+    """Session directories under `roots` to (re)index, and indexed directories that are gone.
+
+    An indexed trace written to less than `recording_grace_s` ago is left for later: it is being
+    recorded, and reading a long session again on every `sessions` would cost seconds each time."""
     known = index.stamps()
     changed: list[Path] = []
+    now_ns = time.time_ns()
     for root in roots:
         for session_dir in iter_session_dirs(root):
             try:
                 stat = find_trace(session_dir).stat()
             except (TraceNotFoundError, OSError):
                 continue
-            if known.get(str(session_dir)) != (stat.st_size, stat.st_mtime_ns):
-                changed.append(session_dir)
+            stamp = known.get(str(session_dir))
+            if stamp == (stat.st_size, stat.st_mtime_ns):
+                continue
+            if stamp is not None and now_ns - stat.st_mtime_ns < recording_grace_s * 1e9:
+                continue
+            changed.append(session_dir)
     gone = [session_dir for session_dir in known if not os.path.isdir(session_dir)]
     return changed, gone
 
 
-def update_index(index: SessionIndex, roots: Iterable[Path], warn: Warn) -> UpdateReport:
-    """Index what is new or changed under `roots`, forget what was deleted."""
-    changed, gone = stale_dirs(index, [root.resolve() for root in roots])
+def update_index(
+    index: SessionIndex, roots: Iterable[Path], warn: Warn, recording_grace_s: float = 0.0
+) -> UpdateReport:
+    """Index what is new or changed under `roots` (see stale_dirs), forget what was deleted."""
+    changed, gone = stale_dirs(index, [root.resolve() for root in roots], recording_grace_s)
     forgotten = 0
     if gone:
         try:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from claude_tap.sessions import (
+    RECORDING_GRACE_S,
     delete_session,
     open_index,
     rebuild_index,
@@ -166,7 +167,7 @@ def run_sessions_command(command: Command, environment: Environment) -> int:
                 f"{seconds:.2f} s; {report.failed} unreadable, {report.skipped} skipped; index {index.path}"
             )
             return 0
-        report = update_index(index, [root], warn)
+        report = update_index(index, [root], warn, RECORDING_GRACE_S)
         if index.is_new and report.indexed:
             warn(f"there was no session index at {index.path}: built it from {report.indexed} sessions")
         where = SessionFilter(

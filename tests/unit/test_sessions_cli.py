@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,26 @@ def test_a_changed_trace_is_read_again_and_a_deleted_session_forgotten(tmp_path:
     for path in gone.iterdir():
         path.unlink()
     gone.rmdir()
+
+    def calls() -> list[int]:
+        return [row["calls"] for row in json.loads(cli(tmp_path, "sessions", "--json").stdout)]
+
+    # Written to a moment ago: still recording. Listed as it was, not read again on every listing.
+    assert calls() == [2]
+    assert "indexed 1 sessions" in cli(tmp_path, "index").stderr  # unless asked
+    assert calls() == [4]
+
+
+def test_a_trace_still_for_a_minute_is_read_again(tmp_path: Path, traces: Path) -> None:
+    session_dir = make_session(traces, prompt="grow")
+    assert [row["calls"] for row in json.loads(cli(tmp_path, "sessions", "--json").stdout)] == [2]
+    trace = write_trace(
+        session_dir / "trace.jsonl.zst", session_records(prompt="grow", tool_results=("a", "b", "c"))
+    )
+    assert [row["calls"] for row in json.loads(cli(tmp_path, "sessions", "--json").stdout)] == [2]
+
+    minute_ago = time.time() - 61
+    os.utime(trace, (minute_ago, minute_ago))
 
     assert [row["calls"] for row in json.loads(cli(tmp_path, "sessions", "--json").stdout)] == [4]
 
