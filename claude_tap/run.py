@@ -39,6 +39,7 @@ from claude_tap.options import PROG, TapOptions, is_loopback
 from claude_tap.proxy.handoff import DeferredSink
 from claude_tap.proxy.upstream import Target
 from claude_tap.report import host_warning, print_banner, print_summary
+from claude_tap.store.index import index_path
 from claude_tap.store.paths import (
     HTML_FILE,
     LOG_FILE,
@@ -210,6 +211,7 @@ async def record(
         dict(session),
         redactor,
         html_path=session_dir / HTML_FILE,
+        index_file=index_path(environment.environ),
         on_record=live.publish_record if live else None,
     )
     handoff = DeferredSink(recorder)  # keeps even the hand-off's pickling off the agent's next request

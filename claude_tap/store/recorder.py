@@ -106,6 +106,7 @@ class RecorderProcess:
         redactor: Redactor,
         *,
         html_path: Path | None = None,
+        index_file: Path | None = None,
         on_record: Callable[[Record], None] | None = None,
         max_queued_bytes: int = MAX_QUEUED_BYTES,
         max_queued: int = MAX_QUEUED,
@@ -142,6 +143,7 @@ class RecorderProcess:
         init = {
             "trace": str(trace_path),
             "html": str(html_path) if html_path is not None else None,
+            "index": str(index_file) if index_file is not None else None,
             "session": session,
             "secrets": redactor.remembered_pairs(),
             "live": on_record is not None,

@@ -66,6 +66,7 @@ class _Recorder:
         self._channel = channel
         self._is_live = bool(init["live"])
         self._html_path = Path(init["html"]) if init["html"] else None
+        self._index_file = Path(init["index"]) if init.get("index") else None
         self.redactor = Redactor()
         for form, replacement in init["secrets"]:
             self.redactor.remember(form, replacement)
@@ -108,6 +109,10 @@ class _Recorder:
             write_html(self._html_path, info, turns)
         except Exception as error:  # reported by the tap, which may try again from the trace file
             return None, self.redactor.scrub(f"{type(error).__name__}: {error}")
+        if self._index_file is not None:  # `claude-tap sessions` and `search` find it at once
+            from claude_tap.store.index import index_session
+
+            index_session(self._html_path.parent, info, turns, index_file=self._index_file)  # never raises
         return str(self._html_path), None
 
 

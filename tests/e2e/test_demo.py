@@ -17,6 +17,7 @@ import pytest
 
 from claude_tap.demo.agent import PLACEHOLDER_KEY
 from claude_tap.demo.upstream import split_evenly, split_words
+from claude_tap.store.index import SessionIndex
 from claude_tap.store.reader import read_records
 from tests.e2e.tap_process import REPO, run_tap, tap_env
 
@@ -69,6 +70,12 @@ async def test_demo_records_a_coding_session_with_a_tool_round_trip(tmp_path: Pa
     # The placeholder key was redacted like a real one.
     assert PLACEHOLDER_KEY not in (session_dir / "proxy.log").read_text()
     assert PLACEHOLDER_KEY not in json.dumps(records)
+    # The run ends with the session in the index: `sessions` and `search` have nothing to catch up on.
+    with SessionIndex.open(home / ".claude-tap" / "index.sqlite3") as index:
+        rows = index.sessions()
+        hits = index.search("calc.py")
+    assert [(row.session_dir, row.calls, row.client) for row in rows] == [(str(session_dir), 6, "demo")]
+    assert hits and {hit.session.session_dir for hit in hits} == {str(session_dir)}
 
 
 # --- the stand-in's wire format ---
