@@ -5,12 +5,12 @@ same 1 MB of messages, system prompt and tools as turn 399, plus one tool result
 normalizing and storing all of it again on every turn makes a session cost the square of its length.
 This module makes the work follow the new content, on both sides of the trace file:
 
-Writer side, `BodyHistory.encode(text, path, record_id)`: the body (a JSON object, as text) is walked
-at its top level and, for each top-level list (`messages`, `input`, `contents`, `tools`), item by item.
-A value whose text equals the text of the same key (or the same list position) in an earlier body is
-taken from that body without being parsed again (one memcmp); only what differs is parsed, by the C
-scanner. The result is the parsed body, sharing every repeated value with the earlier one, and its
-stored form: the earlier body named once, what is new written out.
+Writer side, `BodyHistory.encode(data, path, record_id)`: the body (a JSON object, as UTF-8 bytes) is
+walked at its top level and, for each top-level list (`messages`, `input`, `contents`, `tools`), item by
+item. A value whose bytes equal those of the same key (or the same list position) in an earlier body
+is taken from that body without being decoded or parsed again (one memcmp); only what differs is
+decoded and parsed, by the C scanner. The result is the parsed body, sharing every repeated value
+with the earlier one, and its stored form: the earlier body named once, what is new written out.
 
     "request": {..., "body": {"model": "...", "messages": [<items after the first 57>], "system": null, ...},
                 "body_ref": {"base": "ex-000041", "same": ["system", "tools"], "prefix": {"messages": 57}}}
@@ -22,8 +22,8 @@ so `model` and `max_tokens` read as they are. The base is itself resolved first,
 Reader side, `BodyResolver.resolve(record)`: the whole body back, sharing the base's objects (no copy
 of the history), so everything downstream can recognize repeated values by identity.
 
-Sound by construction: a value is reused only when its text starts at a value boundary of the new body
-(the walk knows where it stands) and equals the earlier value's text followed by a JSON delimiter. Any
+Sound by construction: a value is reused only when its bytes start at a value boundary of the new body
+(the walk knows where it stands) and equal the earlier value's bytes followed by a JSON delimiter. Any
 surprise (not an object, a duplicate key, invalid JSON) gives up, and the caller parses the body whole.
 
 This module knows JSON text and trace records; nothing of sockets, API formats or the trace file.
@@ -34,23 +34,28 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
 
 JsonValue = Any
 
 # Values shorter than this are written out even when they repeat: a reference would save nothing
 # worth the loss of readability (`"model": null`).
-MIN_SHARED_CHARS = 256
+MIN_SHARED_BYTES = 256
 # A body is stored as a delta only when it saves at least this much; small requests stay whole.
-MIN_SAVED_CHARS = 2048
+MIN_SAVED_BYTES = 2048
 # Earlier bodies kept as candidate bases: the main agent, a few subagents, side requests.
 MAX_BASES = 8
 # Trailing list items a conversation's next turn may change (the cache breakpoint moves off the last one).
 CHANGING_TAIL_ITEMS = 2
 
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_AFTER_VALUE = frozenset(" \t\n\r,]}")
+_WHITESPACE = re.compile(rb"[ \t\n\r]*")
+_SPACE = frozenset(b" \t\n\r")
+_AFTER_VALUE = frozenset(b" \t\n\r,]}")
+_QUOTE, _BACKSLASH, _COLON, _COMMA = ord('"'), ord("\\"), ord(":"), ord(",")
+_OPEN_OBJECT, _CLOSE_OBJECT, _OPEN_LIST, _CLOSE_LIST = ord("{"), ord("}"), ord("["), ord("]")
+# New values are decoded from UTF-8 in a window that starts this big and grows fourfold until the
+# value ends inside it: only what is parsed is ever decoded, never the repeated history.
+FIRST_WINDOW_BYTES = 4096
 
 
 def _reject_constant(name: str) -> JsonValue:
@@ -61,12 +66,12 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 class _NotIndexable(Exception):
-    """The text is not a JSON object this walk can index; parse it whole instead."""
+    """The body is not a JSON object this walk can index; parse it whole instead."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Span:
-    """A parsed value and where its text lies: absolute for top-level values, relative to the
+    """A parsed value and where its bytes lie: absolute for top-level values, relative to the
     start of its list for list items (so a list that moved keeps its items' spans)."""
 
     start: int
@@ -76,9 +81,9 @@ class _Span:
 
 @dataclass(slots=True)
 class IndexedBody:
-    """A parsed JSON object body with the text spans of its top-level values and list items."""
+    """A parsed JSON object body (UTF-8 bytes) with the spans of its top-level values and list items."""
 
-    text: str
+    data: bytes
     value: dict[str, JsonValue]
     values: dict[str, _Span] = field(default_factory=dict)
     items: dict[str, list[_Span]] = field(default_factory=dict)
@@ -88,16 +93,16 @@ class IndexedBody:
 class _Reuse:
     same: list[str] = field(default_factory=list)  # keys whose whole value repeats the base's
     prefix: dict[str, int] = field(default_factory=dict)  # list keys -> leading items shared
-    saved_chars: int = 0
+    saved_bytes: int = 0
 
 
-def index_body(text: str, base: IndexedBody | None = None) -> IndexedBody:
-    """Parse `text`, a JSON object, reusing the values it repeats from `base`.
+def index_body(data: bytes, base: IndexedBody | None = None) -> IndexedBody:
+    """Parse `data`, a JSON object in UTF-8, reusing the values it repeats from `base`.
 
-    Raises ValueError when the text is not a JSON object or not valid JSON (as json.loads would),
+    Raises ValueError when it is not a JSON object or not valid JSON or UTF-8 (as json.loads would),
     or when it holds a duplicate top-level key (which json.loads resolves silently)."""
     try:
-        indexed, _ = _walk(text, base)
+        indexed, _ = _walk(data, base)
     except _NotIndexable as error:
         raise ValueError(f"not an indexable JSON object: {error}") from None
     except IndexError:
@@ -105,140 +110,187 @@ def index_body(text: str, base: IndexedBody | None = None) -> IndexedBody:
     return indexed
 
 
-def _skip(text: str, pos: int) -> int:
-    if pos < len(text) and text[pos] in " \t\n\r":
-        return _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
+def _skip(data: bytes, pos: int) -> int:
+    if pos < len(data) and data[pos] in _SPACE:
+        return _WHITESPACE.match(data, pos).end()  # type: ignore[union-attr]
     return pos
 
 
-def _repeats(text: str, pos: int, base_text: str, start: int, end: int) -> bool:
-    """Whether `text` holds, at the value boundary `pos`, exactly the value base_text[start:end].
+def _repeats(data: bytes, pos: int, base_data: bytes, start: int, end: int) -> bool:
+    """Whether `data` holds, at the value boundary `pos`, exactly the value base_data[start:end].
 
     The delimiter check matters for numbers and literals only (12 is a prefix of 123); strings,
     objects and arrays end themselves."""
-    if not text.startswith(base_text[start:end], pos):
+    if not data.startswith(base_data[start:end], pos):
         return False
     after = pos + end - start
-    return after == len(text) or text[after] in _AFTER_VALUE
+    return after == len(data) or data[after] in _AFTER_VALUE
 
 
-def _walk(text: str, base: IndexedBody | None) -> tuple[IndexedBody, _Reuse]:
-    pos = _skip(text, 0)
-    if pos >= len(text) or text[pos] != "{":
+def _key(data: bytes, pos: int) -> tuple[str, int]:
+    """The object key (a JSON string) at `pos`, and where it ends."""
+    end = pos
+    while True:
+        end = data.index(b'"', end + 1)  # ValueError when it never ends
+        backslashes = 0
+        while data[end - 1 - backslashes] == _BACKSLASH:
+            backslashes += 1
+        if backslashes % 2 == 0:
+            break
+    key = json.loads(data[pos : end + 1])
+    if not isinstance(key, str):
+        raise _NotIndexable(f"a key was expected at {pos}")
+    return key, end + 1
+
+
+def _value(data: bytes, pos: int) -> tuple[JsonValue, int]:
+    """Parse the JSON value at `pos`, decoding only the bytes it spans (and a little more): the
+    window grows until the value ends inside it. Raises ValueError for invalid JSON or UTF-8."""
+    size = FIRST_WINDOW_BYTES
+    while True:
+        stop = min(len(data), pos + size)
+        window = _decoded(data, pos, stop)
+        is_whole = stop == len(data)
+        try:
+            value, end = _DECODER.raw_decode(window)
+        except ValueError:
+            if is_whole:
+                raise
+            size *= 4  # the value (or a string in it) runs past the window
+            continue
+        if end < len(window) or is_whole:  # a number must not end merely where the window did
+            return value, pos + len(window[:end].encode("utf-8"))
+        size *= 4
+
+
+def _decoded(data: bytes, start: int, stop: int) -> str:
+    """data[start:stop] as text; a window cut inside a multi-byte character is cut before it."""
+    for cut in range(4):
+        try:
+            return data[start : stop - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            if stop == len(data) or cut == 3:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _walk(data: bytes, base: IndexedBody | None) -> tuple[IndexedBody, _Reuse]:
+    pos = _skip(data, 0)
+    if pos >= len(data) or data[pos] != _OPEN_OBJECT:
         raise _NotIndexable("the body is not a JSON object")
-    indexed = IndexedBody(text, {})
+    indexed = IndexedBody(data, {})
     reuse = _Reuse()
-    pos = _skip(text, pos + 1)
-    if text[pos] == "}":
+    pos = _skip(data, pos + 1)
+    if data[pos] == _CLOSE_OBJECT:
         pos += 1
     else:
         while True:
-            if text[pos] != '"':
+            if data[pos] != _QUOTE:
                 raise _NotIndexable(f"a key was expected at {pos}")
-            key, pos = scanstring(text, pos + 1, True)
+            key, pos = _key(data, pos)
             if key in indexed.value:
                 raise _NotIndexable(f"duplicate key {key!r}")
-            pos = _skip(text, pos)
-            if text[pos] != ":":
+            pos = _skip(data, pos)
+            if data[pos] != _COLON:
                 raise _NotIndexable(f"':' was expected at {pos}")
-            pos = _top_level_value(text, _skip(text, pos + 1), key, base, indexed, reuse)
-            pos = _skip(text, pos)
-            if text[pos] == ",":
-                pos = _skip(text, pos + 1)
+            pos = _top_level_value(data, _skip(data, pos + 1), key, base, indexed, reuse)
+            pos = _skip(data, pos)
+            if data[pos] == _COMMA:
+                pos = _skip(data, pos + 1)
                 continue
-            if text[pos] == "}":
+            if data[pos] == _CLOSE_OBJECT:
                 pos += 1
                 break
             raise _NotIndexable(f"',' or '}}' was expected at {pos}")
-    if _skip(text, pos) != len(text):
+    if _skip(data, pos) != len(data):
         raise _NotIndexable(f"extra data at {pos}")
     return indexed, reuse
 
 
 def _top_level_value(
-    text: str, pos: int, key: str, base: IndexedBody | None, indexed: IndexedBody, reuse: _Reuse
+    data: bytes, pos: int, key: str, base: IndexedBody | None, indexed: IndexedBody, reuse: _Reuse
 ) -> int:
     """Parse (or reuse) the value of `key` at `pos`; record it in `indexed`; return where it ends."""
     earlier = base.values.get(key) if base is not None else None
-    base_text = base.text if base is not None else ""
-    is_repeat = earlier is not None and _repeats(text, pos, base_text, earlier.start, earlier.end)
+    base_data = base.data if base is not None else b""
+    is_repeat = earlier is not None and _repeats(data, pos, base_data, earlier.start, earlier.end)
     if base is not None and earlier is not None and is_repeat:
         end = pos + earlier.end - earlier.start
         indexed.value[key] = earlier.value
         indexed.values[key] = _Span(pos, end, earlier.value)
         if key in base.items:
             indexed.items[key] = base.items[key]  # relative spans: still right where the list moved
-        if end - pos >= MIN_SHARED_CHARS:
+        if end - pos >= MIN_SHARED_BYTES:
             reuse.same.append(key)
-            reuse.saved_chars += end - pos
+            reuse.saved_bytes += end - pos
         return end
-    if text[pos] == "[":
+    if data[pos] == _OPEN_LIST:
         earlier_items = base.items.get(key) if base is not None and earlier is not None else None
         earlier_start = earlier.start if earlier is not None else 0
-        items, spans, shared, end = _walk_list(text, pos, base_text, earlier_start, earlier_items or [])
+        items, spans, shared, end = _walk_list(data, pos, base_data, earlier_start, earlier_items or [])
         indexed.value[key] = items
         indexed.values[key] = _Span(pos, end, items)
         indexed.items[key] = spans
         if shared:
             saved = spans[shared - 1].end
-            if saved >= MIN_SHARED_CHARS:
+            if saved >= MIN_SHARED_BYTES:
                 reuse.prefix[key] = shared
-                reuse.saved_chars += saved
+                reuse.saved_bytes += saved
         return end
-    value, end = _DECODER.raw_decode(text, pos)
+    value, end = _value(data, pos)
     indexed.value[key] = value
     indexed.values[key] = _Span(pos, end, value)
     return end
 
 
-def _shared_items(text: str, pos: int, base_text: str, base_start: int, base_items: list[_Span]) -> int:
+def _shared_items(data: bytes, pos: int, base_data: bytes, base_start: int, base_items: list[_Span]) -> int:
     """How many leading items of the list at `pos` repeat the base list's, found in a few memcmps of
     the run of items (not a step per item): a conversation keeps all but its last few messages."""
-    if not base_items or not text.startswith(base_text[base_start], pos):
+    if not base_items or data[pos] != base_data[base_start]:
         return 0
     for count in range(len(base_items), max(0, len(base_items) - 4), -1):
         end = base_items[count - 1].end  # relative: the run of the first `count` items ends here
-        if _repeats(text, pos, base_text, base_start, base_start + end):
+        if _repeats(data, pos, base_data, base_start, base_start + end):
             return count
     return 0
 
 
 def _walk_list(
-    text: str, pos: int, base_text: str, base_start: int, base_items: list[_Span]
+    data: bytes, pos: int, base_data: bytes, base_start: int, base_items: list[_Span]
 ) -> tuple[list[JsonValue], list[_Span], int, int]:
     """(items, their spans relative to `pos`, how many leading items repeat the base's, end)."""
     start = pos
-    shared = _shared_items(text, pos, base_text, base_start, base_items)
+    shared = _shared_items(data, pos, base_data, base_start, base_items)
     items: list[JsonValue] = [span.value for span in base_items[:shared]]
     spans: list[_Span] = base_items[:shared]  # relative to the list's start: the same here
     if shared:  # go on after the shared run, as after any item
-        pos = _skip(text, start + spans[-1].end)
-        if text[pos] == "]":
+        pos = _skip(data, start + spans[-1].end)
+        if data[pos] == _CLOSE_LIST:
             return items, spans, shared, pos + 1
-        if text[pos] != ",":
+        if data[pos] != _COMMA:
             raise _NotIndexable(f"',' or ']' was expected at {pos}")
-    pos = _skip(text, pos + 1)
-    if not items and text[pos] == "]":
+    pos = _skip(data, pos + 1)
+    if not items and data[pos] == _CLOSE_LIST:
         return items, spans, 0, pos + 1
     while True:
         index = len(items)
         earlier = base_items[index] if index < len(base_items) else None
         if earlier is not None and _repeats(
-            text, pos, base_text, base_start + earlier.start, base_start + earlier.end
+            data, pos, base_data, base_start + earlier.start, base_start + earlier.end
         ):
             item = earlier.value
             end = pos + earlier.end - earlier.start
             if shared == index:
                 shared += 1
         else:
-            item, end = _DECODER.raw_decode(text, pos)
+            item, end = _value(data, pos)
         items.append(item)
         spans.append(_Span(pos - start, end - start, item))
-        pos = _skip(text, end)
-        if text[pos] == ",":
-            pos = _skip(text, pos + 1)
+        pos = _skip(data, end)
+        if data[pos] == _COMMA:
+            pos = _skip(data, pos + 1)
             continue
-        if text[pos] == "]":
+        if data[pos] == _CLOSE_LIST:
             return items, spans, shared, pos + 1
         raise _NotIndexable(f"',' or ']' was expected at {pos}")
 
@@ -275,19 +327,19 @@ class BodyHistory:
         self._recent: list[_Entry] = []  # most recently written or used first
         self._staged: dict[str, _Entry] = {}
 
-    def encode(self, text: str, path: str, record_id: str) -> EncodedBody:
-        """The body, parsed with what it repeats from the best earlier body and stored as a delta
-        against it when that saves enough. Raises ValueError as `index_body` does."""
-        base = self._best_base(text, path)
+    def encode(self, data: bytes, path: str, record_id: str) -> EncodedBody:
+        """The body (JSON in UTF-8), parsed with what it repeats from the best earlier body and
+        stored as a delta against it when that saves enough. Raises ValueError as `index_body` does."""
+        base = self._best_base(data, path)
         try:
-            indexed, reuse = _walk(text, base.body if base is not None else None)
+            indexed, reuse = _walk(data, base.body if base is not None else None)
         except _NotIndexable as error:
             raise ValueError(f"not an indexable JSON object: {error}") from None
         except IndexError:
             raise ValueError("the JSON text ends early") from None
         base_id = base.record_id if base is not None and _continues(base.body, reuse) else None
         self._staged[record_id] = _Entry(record_id, path, indexed, base_id)
-        if base is None or reuse.saved_chars < MIN_SAVED_CHARS:
+        if base is None or reuse.saved_bytes < MIN_SAVED_BYTES:
             return EncodedBody(indexed.value, indexed.value, None)
         stored: dict[str, JsonValue] = {}
         for key, value in indexed.value.items():
@@ -312,8 +364,8 @@ class BodyHistory:
     def discard(self, record_id: str) -> None:
         self._staged.pop(record_id, None)
 
-    def _best_base(self, text: str, path: str) -> _Entry | None:
-        """The earlier body on the same path that shares the longest opening with `text` (a
+    def _best_base(self, data: bytes, path: str) -> _Entry | None:
+        """The earlier body on the same path that shares the longest opening with `data` (a
         conversation's previous turn opens like it; a subagent's or a side request's does not)."""
         candidates = [entry for entry in self._recent if entry.path == path]
         if len(candidates) == 1:  # nothing to choose between: the walk finds what it shares
@@ -321,10 +373,10 @@ class BodyHistory:
         best: _Entry | None = None
         best_length = 0
         for entry in candidates:
-            length = common_prefix_length(text, entry.body.text)
+            length = common_prefix_length(data, entry.body.data)
             if length > best_length:
                 best, best_length = entry, length
-                if length >= len(entry.body.text) * 0.9:  # a continuation: no better base will come
+                if length >= len(entry.body.data) * 0.9:  # a continuation: no better base will come
                     break
         if best is not None:  # the base of the next turn is likely this one or the new body
             self._recent.remove(best)
@@ -337,7 +389,7 @@ def _continues(base: IndexedBody, reuse: _Reuse) -> bool:
     keeps every large value of the base (a list may change its last couple of items: Claude Code
     moves its cache breakpoint). A subagent with its own system prompt is a branch."""
     for key, span in base.values.items():
-        if key in reuse.same or span.end - span.start < MIN_SHARED_CHARS:
+        if key in reuse.same or span.end - span.start < MIN_SHARED_BYTES:
             continue
         items, kept = base.items.get(key), reuse.prefix.get(key, 0)
         if items is None or kept == 0 or kept < len(items) - CHANGING_TAIL_ITEMS:
@@ -345,7 +397,7 @@ def _continues(base: IndexedBody, reuse: _Reuse) -> bool:
     return True
 
 
-def common_prefix_length(a: str, b: str) -> int:
+def common_prefix_length(a: bytes, b: bytes) -> int:
     """How many leading characters `a` and `b` share; costs about the shared length, not the total."""
     limit = min(len(a), len(b))
     low, step = 0, 4096

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from claude_tap.capture.body_delta import CHANGING_TAIL_ITEMS, MAX_BASES, MIN_SHARED_CHARS
+from claude_tap.capture.body_delta import CHANGING_TAIL_ITEMS, MAX_BASES, MIN_SHARED_BYTES
 
 JsonValue = Any
 
@@ -119,5 +119,5 @@ def _equal_prefix(items: list[JsonValue], earlier: list[JsonValue]) -> int:
 def _is_large(value: JsonValue) -> bool:
     # A rough size without serializing: small values are written out, as the writer does.
     if isinstance(value, str):
-        return len(value) >= MIN_SHARED_CHARS
+        return len(value) >= MIN_SHARED_BYTES
     return isinstance(value, dict) and len(value) >= LARGE_OBJECT_KEYS

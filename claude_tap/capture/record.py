@@ -24,7 +24,6 @@ from claude_tap.capture.bodies import (
     decode_chunks,
     header_value,
     make_decoder,
-    utf8_text,
 )
 from claude_tap.capture.body_delta import BodyHistory
 from claude_tap.capture.exchange import Exchange, Failed, Headers, RequestStarted, Transport, WebSocketMessage
@@ -139,12 +138,12 @@ def _body_delta(
         decoded = decode_chunks(chunks, header_value(request.headers, "content-encoding"))
     except ContentDecodingError:
         return None
-    text = utf8_text(decoded)
-    if text is None or not text.lstrip().startswith("{"):
+    data = decoded[0] if len(decoded) == 1 else b"".join(decoded)
+    if not data[:64].lstrip().startswith(b"{"):
         return None
     try:
-        encoded = history.encode(text, request.path.partition("?")[0], exchange_id)
-    except (ValueError, RecursionError):  # not JSON after all: body_fields keeps it as text
+        encoded = history.encode(data, request.path.partition("?")[0], exchange_id)
+    except (ValueError, RecursionError):  # not JSON (or UTF-8) after all: body_fields says what it is
         return None
     fields: dict[str, JsonValue] = {"body": encoded.stored}
     if encoded.ref is not None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claude_tap.capture.body_delta import (
-    MIN_SAVED_CHARS,
+    MIN_SAVED_BYTES,
     BodyHistory,
     BodyResolver,
     common_prefix_length,
@@ -52,7 +52,7 @@ def replay(texts: list[str], path: str = "/v1/messages") -> list[tuple[Any, dict
     history, resolver = BodyHistory(), BodyResolver()
     out = []
     for n, text in enumerate(texts):
-        encoded = history.encode(text, path, f"ex-{n}")
+        encoded = history.encode(text.encode(), path, f"ex-{n}")
         history.commit(f"ex-{n}")
         out.append((encoded, resolver.resolve(stored_record(f"ex-{n}", encoded))))
     return out
@@ -75,9 +75,9 @@ def test_a_growing_conversation_is_stored_as_its_new_messages_and_read_back_whol
 
 def test_repeated_values_are_the_very_objects_of_the_earlier_body() -> None:
     history = BodyHistory()
-    first = history.encode(json.dumps(claude_body(3)), "/v1/messages", "ex-1")
+    first = history.encode(json.dumps(claude_body(3)).encode(), "/v1/messages", "ex-1")
     history.commit("ex-1")
-    second = history.encode(json.dumps(claude_body(4)), "/v1/messages", "ex-2")
+    second = history.encode(json.dumps(claude_body(4)).encode(), "/v1/messages", "ex-2")
     assert second.value["system"] is first.value["system"]
     assert second.value["messages"][0] is first.value["messages"][0]
     assert second.value["messages"][1] is first.value["messages"][1]
@@ -94,21 +94,21 @@ def test_a_body_that_saves_little_is_stored_whole() -> None:
     small = [json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi " * n}]}) for n in (1, 2)]
     for encoded, _ in replay(small):
         assert encoded.ref is None and encoded.stored == encoded.value
-    assert len(small[1]) < MIN_SAVED_CHARS
+    assert len(small[1]) < MIN_SAVED_BYTES
 
 
 def test_a_body_that_was_never_written_is_never_a_base() -> None:
     history = BodyHistory()
-    history.encode(json.dumps(claude_body(5)), "/v1/messages", "ex-1")
+    history.encode(json.dumps(claude_body(5)).encode(), "/v1/messages", "ex-1")
     history.discard("ex-1")  # its record failed to write: nothing may refer to it
-    assert history.encode(json.dumps(claude_body(6)), "/v1/messages", "ex-2").ref is None
+    assert history.encode(json.dumps(claude_body(6)).encode(), "/v1/messages", "ex-2").ref is None
 
 
 def test_bodies_on_other_paths_are_not_bases() -> None:
     history = BodyHistory()
-    history.encode(json.dumps(claude_body(5)), "/v1/messages/count_tokens", "ex-1")
+    history.encode(json.dumps(claude_body(5)).encode(), "/v1/messages/count_tokens", "ex-1")
     history.commit("ex-1")
-    assert history.encode(json.dumps(claude_body(6)), "/v1/messages", "ex-2").ref is None
+    assert history.encode(json.dumps(claude_body(6)).encode(), "/v1/messages", "ex-2").ref is None
 
 
 def test_the_subagent_continues_its_own_conversation_not_the_latest_body() -> None:
@@ -116,9 +116,9 @@ def test_the_subagent_continues_its_own_conversation_not_the_latest_body() -> No
     sub = json.dumps({**claude_body(3), "system": [{"type": "text", "text": "subagent " * 50}]})
     history = BodyHistory()
     for n, text in enumerate([main[0], sub]):
-        history.encode(text, "/v1/messages", f"ex-{n}")
+        history.encode(text.encode(), "/v1/messages", f"ex-{n}")
         history.commit(f"ex-{n}")
-    encoded = history.encode(main[1], "/v1/messages", "ex-2")
+    encoded = history.encode(main[1].encode(), "/v1/messages", "ex-2")
     assert encoded.ref is not None and encoded.ref["base"] == "ex-0"
 
 
@@ -131,11 +131,36 @@ def test_the_subagent_continues_its_own_conversation_not_the_latest_body() -> No
     ],
 )
 def test_a_value_is_reused_only_where_the_new_text_has_exactly_it(earlier: str, later: str) -> None:
-    pad = "p" * MIN_SAVED_CHARS
+    pad = "p" * MIN_SAVED_BYTES
     texts = [earlier % pad, later % pad]
     for text, (encoded, resolved) in zip(texts, replay(texts), strict=True):
         assert encoded.value == json.loads(text)
         assert resolved["request"]["body"] == json.loads(text)
+
+
+def test_values_longer_than_the_decoding_window_and_multibyte_text_read_back_exactly() -> None:
+    long_text = "é日🙂 " * 3000  # several windows of multi-byte characters
+    texts = [
+        json.dumps(
+            {"messages": [{"content": long_text}], "n": 10**30, "pad": "p" * 3000}, ensure_ascii=False
+        ),
+        json.dumps(
+            {
+                "messages": [{"content": long_text}, {"content": long_text[:5]}],
+                "n": 10**30,
+                "pad": "p" * 3000,
+            },
+            ensure_ascii=False,
+        ),
+    ]
+    for text, (encoded, resolved) in zip(texts, replay(texts), strict=True):
+        assert encoded.value == json.loads(text)
+        assert resolved["request"]["body"] == json.loads(text)
+
+
+def test_invalid_utf8_is_refused_like_json_loads_refuses_it() -> None:
+    with pytest.raises(ValueError):
+        index_body(b'{"a": "\xff\xfe"}')
 
 
 @pytest.mark.parametrize(
@@ -144,7 +169,7 @@ def test_a_value_is_reused_only_where_the_new_text_has_exactly_it(earlier: str, 
 )
 def test_what_is_not_a_json_object_is_refused(text: str) -> None:
     with pytest.raises(ValueError):
-        index_body(text)
+        index_body(text.encode())
 
 
 def test_a_reference_to_a_missing_base_keeps_the_stored_part_and_says_why() -> None:
@@ -193,7 +218,7 @@ def test_every_body_of_an_edited_sequence_reads_back_as_parsed(
     start: dict[str, Any], edits: list[Any]
 ) -> None:
     body = {key: list(items) for key, items in start.items()}
-    body["pad"] = "p" * MIN_SAVED_CHARS  # big enough to be shared
+    body["pad"] = "p" * MIN_SAVED_BYTES  # big enough to be shared
     texts = [json.dumps(body)]
     for kind, value in edits:
         key = sorted(k for k in body if k != "pad")[0]
