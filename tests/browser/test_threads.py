@@ -99,3 +99,18 @@ def test_the_insights_read_in_chinese_and_on_a_phone(open_viewer: OpenViewer) ->
     expect(page.locator("#thread-tree .thread-row").first).to_contain_text("主代理")
     expect(page.locator(".ctx-card summary")).to_contain_text("上下文")
     shot(page, "phone-zh")
+
+
+def test_the_chart_over_the_thread_has_a_column_per_turn_and_opens_the_one_clicked(
+    open_viewer: OpenViewer,
+) -> None:
+    page = open_viewer(golden_turns("claude_cache_misses"), "#turn=3")
+    columns = page.locator(".ctx-chart .ctx-col")
+    expect(columns).to_have_count(15)
+    expect(columns.nth(2)).to_have_class("ctx-col is-current")
+    heights = columns.evaluate_all("nodes => nodes.map(n => parseFloat(n.style.height))")
+    assert heights[8] == 100.0  # turn 9 has the largest prompt of the thread (6,403 tokens)
+    columns.nth(8).click()
+    expect(page.locator("#detail .detail-head h2")).to_contain_text("9")
+    expect(page.locator(".ctx-chart .ctx-col.is-current")).to_have_count(1)
+    shot(page, "context-chart")

@@ -195,10 +195,9 @@ function turnRow(index) {
       rec.thread && rec.thread !== "main" && threads.list.length > 1
         ? h("span", { class: "row-thread kind-" + rec.thread.replace(/-\d+$/, ""), text: rec.thread })
         : null,
-      cacheMark(index), // threads.js
       h("span", { class: "row-dur", text: fmtMs(timing.duration_ms) }),
     ),
-    h("div", { class: "row-2" }, numbers, tools),
+    h("div", { class: "row-2" }, numbers, tools, cacheMark(index)), // cacheMark: threads.js
   );
 }
 

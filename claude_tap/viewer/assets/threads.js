@@ -106,7 +106,7 @@ function filterThread(id) {
 function turnInsights(turn) {
   const facts = threads.turns.get(turn.index) || {};
   const parts = [threadLine(turn), facts.cache ? cacheBox(turn, facts.cache) : null];
-  if (facts.context) parts.push(contextCard(facts.context));
+  if (facts.context) parts.push(contextCard(facts.context, turn));
   const shown = parts.filter(Boolean);
   return shown.length ? h("div", { class: "insights" }, shown) : null;
 }
@@ -169,7 +169,7 @@ function cacheBox(turn, cache) {
   );
 }
 
-function contextCard(ctx) {
+function contextCard(ctx, turn) {
   const total = ctx.prompt_tokens || 1;
   const bar = h("div", { class: "ctx-bar", role: "img", "aria-label": t("context.bar") });
   const legend = h("div", { class: "ctx-legend" });
@@ -225,6 +225,7 @@ function contextCard(ctx) {
     bar,
     typeof ctx.window_share === "number" ? window : null,
     legend,
+    threadChart(turn),
     largest.length
       ? h(
           "div",
@@ -233,6 +234,33 @@ function contextCard(ctx) {
           h("ol", null, largest),
         )
       : null,
+  );
+}
+
+/* The prompt of each turn of this turn's thread, as columns (this one marked); a click opens that turn. */
+function threadChart(turn) {
+  const thread = threads.byId.get(turn.thread);
+  if (!thread || thread.turns.length < 2) return null;
+  const points = thread.turns
+    .map((index) => [index, (threads.turns.get(index) || {}).context])
+    .filter(([, ctx]) => ctx);
+  const most = Math.max(1, ...points.map(([, ctx]) => ctx.prompt_tokens));
+  const chart = h("div", { class: "ctx-chart", role: "group", "aria-label": t("context.chart") });
+  for (const [index, ctx] of points) {
+    const column = h("button", {
+      class: "ctx-col" + (index === turn.index ? " is-current" : ""),
+      title: turnLabel(index) + ": " + t("context.prompt", { n: fmtInt(ctx.prompt_tokens) }),
+      "aria-label": turnLabel(index),
+      onclick: () => select(index),
+    });
+    column.style.height = Math.max(4, (100 * ctx.prompt_tokens) / most).toFixed(1) + "%";
+    chart.append(column);
+  }
+  return h(
+    "div",
+    { class: "ctx-over-thread" },
+    h("span", { class: "muted", text: t("context.chart") }),
+    chart,
   );
 }
 
