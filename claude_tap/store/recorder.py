@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import claude_tap
 from claude_tap.capture.exchange import Exchange
 from claude_tap.capture.redact import Redactor
 from claude_tap.store.writer import PRIVATE_FILE_MODE, Record, WriterStats, wire_bytes
@@ -75,6 +76,14 @@ def read_frame(stream: IO[bytes]) -> Any:
     if len(data) < size:
         return None
     return pickle.loads(data)
+
+
+def _child_env() -> dict[str, str]:
+    """Our environment, with this very claude_tap first on the path: the recorder must be the same
+    code as the proxy feeding it, whatever else is installed."""
+    root = str(Path(claude_tap.__file__).resolve().parent.parent)
+    inherited = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + inherited if inherited else "")}
 
 
 def _widen_pipe(stream: IO[bytes]) -> None:
@@ -131,6 +140,7 @@ class RecorderProcess:
             os.close(os.open(trace_path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
         self._process = subprocess.Popen(
             [sys.executable, "-m", "claude_tap.store.recorder_main"],
+            env=_child_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
