@@ -179,3 +179,25 @@ def test_thread_totals_add_up_its_turns() -> None:
     turns[2]["messages"] = [*turns[1]["messages"], assistant(text("x"))]
     agent = find_threads(turns)[1]
     assert thread_totals(agent, turns) == {"turns": 2, "tokens": 121, "cost_usd": 0.75, "duration_s": 5.0}
+
+
+def test_a_subagent_started_by_a_subagent_hangs_under_it() -> None:
+    outer = agent_turn(1, 4, "a", "Plan the refactor.")
+    outer["output"] = [task("toolu_inner", "Read every module.")]
+    turns = [
+        main_turn(0, 1, [task("toolu_outer", "Plan the refactor.")]),
+        outer,
+        agent_turn(2, 8, "b", "Read every module."),
+    ]
+    threads = {thread.id: thread for thread in assign_threads(turns)}
+    assert threads["agent-2"].parent == "agent-1"
+    assert threads["agent-2"].parent_turn == 1
+    assert by_id(turns)["a2"] == ("agent-2", "toolu_inner")
+
+
+def test_a_non_agent_tool_with_a_prompt_can_dispatch_but_timing_alone_never_matches_it() -> None:
+    turns = [main_turn(0, 1, [task("toolu_A", "Summarize the diff.", name="delegate_review")])]
+    turns.append(agent_turn(1, 4, "a", "Something unrelated."))
+    assert [thread.kind for thread in find_threads(turns)] == ["main", "session"]
+    turns[1] = agent_turn(1, 4, "a", "Summarize the diff.")
+    assert [thread.kind for thread in find_threads(turns)] == ["main", "subagent"]
