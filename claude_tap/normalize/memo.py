@@ -16,6 +16,7 @@ This module knows nothing about API formats or records.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import islice
 from typing import Generic, TypeVar
 
 R = TypeVar("R")
@@ -33,13 +34,18 @@ class IdentityMemo(Generic[R]):
         self._entries: dict[int, tuple[object, R]] = {}
 
     def __call__(self, raw: object) -> R:
-        if not isinstance(raw, dict | list):
-            return self._fn(raw)
         found = self._entries.get(id(raw))
-        if found is not None and found[0] is raw:
+        if found is not None and found[0] is raw:  # first: the common case in a long session
             return found[1]
         result = self._fn(raw)
-        if len(self._entries) >= self._max_entries:
-            del self._entries[next(iter(self._entries))]  # dicts keep insertion order: the oldest
-        self._entries[id(raw)] = (raw, result)
+        if isinstance(raw, dict | list):
+            if len(self._entries) >= self._max_entries:
+                self._forget_oldest()
+            self._entries[id(raw)] = (raw, result)
         return result
+
+    def _forget_oldest(self) -> None:
+        # A quarter at a time (dicts keep insertion order): one eviction per call would walk the
+        # slots freed before it each time, and a trace of distinct objects would pay that per call.
+        for key in list(islice(self._entries, max(1, self._max_entries // 4))):
+            del self._entries[key]
