@@ -138,9 +138,9 @@ def _body_delta(
         decoded = decode_chunks(chunks, header_value(request.headers, "content-encoding"))
     except ContentDecodingError:
         return None
+    if not decoded or not decoded[0][:64].lstrip().startswith(b"{"):  # decode_chunks drops empty chunks
+        return None  # not a JSON object: never joined (a 20 MB binary upload stays in its chunks)
     data = decoded[0] if len(decoded) == 1 else b"".join(decoded)
-    if not data[:64].lstrip().startswith(b"{"):
-        return None
     try:
         encoded = history.encode(data, request.path.partition("?")[0], exchange_id)
     except (ValueError, RecursionError):  # not JSON (or UTF-8) after all: body_fields says what it is
