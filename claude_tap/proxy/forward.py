@@ -17,6 +17,11 @@ the CONNECT head is read by aiohttp's HTTP parser, everything else goes to aioht
 Decrypted: `intercept_hosts` (the client adapter's model hosts plus the target's host), or every host
 with `intercept_all`. The capture watchdog (watchdog.py) hears about rejected certificates and requests.
 
+Web pages (guard.py): an origin-form request is checked like one to the reverse proxy (Host, Origin,
+Sec-Fetch-Site); an absolute-form or decrypted request names the upstream in its Host, so only its
+Origin and Sec-Fetch-Site are checked. Connections idle for `idle_timeout_s` are closed, before their
+first byte and between requests alike.
+
 This module knows nothing about clients, API formats or the trace file.
 """
 
@@ -38,6 +43,7 @@ from yarl import URL
 from claude_tap.proxy.ca import LocalCa
 from claude_tap.proxy.failures import describe
 from claude_tap.proxy.front import FrontProtocol, refuse
+from claude_tap.proxy.guard import Guard
 from claude_tap.proxy.relay import (
     MAX_HEADER_LINE_BYTES,
     ErrorBody,
@@ -48,6 +54,7 @@ from claude_tap.proxy.relay import (
 )
 from claude_tap.proxy.resolve import Resolve, bypass_proxy_for
 from claude_tap.proxy.resolver import MappedResolver
+from claude_tap.proxy.reverse import IDLE_CONNECTION_TIMEOUT_S
 from claude_tap.proxy.tunnel import Tunnel, TunnelError, open_tunnel, tunnel_record
 from claude_tap.proxy.upstream import (
     Target,
@@ -82,6 +89,7 @@ class ForwardConfig:
     error_body: ErrorBody = openai_error_body
     connect_timeout_s: float = 30.0
     read_timeout_s: float = 600.0
+    idle_timeout_s: float = IDLE_CONNECTION_TIMEOUT_S  # a connection without a request this long is closed
     env: Mapping[str, str] | None = None  # the tap's own HTTP(S)_PROXY/NO_PROXY; None: os.environ
     upstream_ssl: ssl.SSLContext | None = None  # None: the system's trust store
     idle_warning_s: float | None = None  # watchdog: warn when no request came this long after start
@@ -138,6 +146,7 @@ class ForwardProxy:
         self._decrypted: set[web.Server] = set()
         self._tunnels: set[Tunnel] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._guard: Guard | None = None  # set once the port is known
         self.port: int | None = None
         self.url: str | None = None
 
@@ -159,6 +168,7 @@ class ForwardProxy:
             await self._relay.close()
             raise
         self.port = self._server.sockets[0].getsockname()[1]
+        self._guard = Guard.for_server(config.host, self.port)
         host = f"[{config.host}]" if ":" in config.host else config.host
         self.url = f"http://{host}:{self.port}"
         if not is_loopback_host(config.host):
@@ -215,20 +225,37 @@ class ForwardProxy:
             auto_decompress=False,
             max_line_size=MAX_HEADER_LINE_BYTES,
             max_field_size=MAX_HEADER_LINE_BYTES,
+            keepalive_timeout=self.config.idle_timeout_s,
         )
+
+    @property
+    def idle_timeout_s(self) -> float:
+        return self.config.idle_timeout_s
 
     async def _handle_plain(self, request: web.BaseRequest) -> web.StreamResponse:
         """A request in clear: absolute-form goes where it says, origin-form to the target."""
-        self.watchdog.saw_request()
         upstream_url = absolute_form_url(request.raw_path)
+        if (refused := self._refuse(request, names_upstream=upstream_url is not None)) is not None:
+            return refused
+        self.watchdog.saw_request()
         if upstream_url is None:
             upstream_url = build_upstream_url(self._target, request.raw_path, self.config.strip_path_prefix)
         return await self._relay.handle(request, upstream_url)
 
     async def _handle_decrypted(self, origin: str, request: web.BaseRequest) -> web.StreamResponse:
+        if (refused := self._refuse(request, names_upstream=True)) is not None:
+            return refused
         self.watchdog.saw_request()
         upstream_url = absolute_form_url(request.raw_path) or origin + request.raw_path
         return await self._relay.handle(request, upstream_url)
+
+    def _refuse(self, request: web.BaseRequest, *, names_upstream: bool) -> web.Response | None:
+        """The answer to a web page's request (guard.py), or None for an agent's; nothing is recorded.
+        A request whose Host `names_upstream` (absolute-form, decrypted) has only its Origin checked."""
+        guard = self._guard
+        if guard is None:
+            return None
+        return (Guard(None, guard.origins) if names_upstream else guard).refuse(request)
 
     def _submit(self, record: dict[str, Any]) -> None:
         if self._records is None:

@@ -3,7 +3,9 @@
 Only the method is looked at (does the connection start with "CONNECT "?). A CONNECT head is parsed by
 aiohttp's HTTP parser and handed to the owner (`connect_requested`), with reading paused: what follows
 belongs to TLS or a tunnel. Any other first bytes are handed, untouched, to the owner's aiohttp server
-(`plain_server`), which parses them as it would on a socket of its own.
+(`plain_server`), which parses them as it would on a socket of its own. A connection that sends no
+complete first line within the owner's `idle_timeout_s` is closed: idle sockets must not pile up
+(issue 15); from the hand-over on, aiohttp's own keep-alive timeout watches the connection.
 
 This module knows nothing about TLS, tunnels, clients or the trace.
 """
@@ -28,6 +30,9 @@ class FrontOwner(Protocol):
     @property
     def plain_server(self) -> web.Server | None: ...  # None: stopping
 
+    @property
+    def idle_timeout_s(self) -> float: ...
+
     def connect_requested(
         self, transport: asyncio.Transport, front: FrontProtocol, url: URL, tail: bytes
     ) -> None: ...
@@ -49,6 +54,7 @@ class FrontProtocol(asyncio.Protocol):
         self._seen = bytearray()
         self._parser: HttpRequestParser | None = None
         self._connecting = False
+        self._idle: asyncio.TimerHandle | None = None
         # Decrypted bytes that arrive with the end of the TLS handshake, before start_tls() returns
         # (a client may send its request in the same packet as its Finished message).
         self.early = bytearray()
@@ -56,6 +62,7 @@ class FrontProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        self._idle = asyncio.get_running_loop().call_later(self._proxy.idle_timeout_s, transport.close)
 
     def data_received(self, data: bytes) -> None:
         transport = self._transport
@@ -87,10 +94,12 @@ class FrontProtocol(asyncio.Protocol):
             return
         if messages:
             self._connecting = True
+            self._stop_idle_timer()  # the CONNECT is handled now (TLS and tunnels have their own timeouts)
             transport.pause_reading()  # the rest belongs to TLS or the tunnel
             self._proxy.connect_requested(transport, self, messages[0][0].url, bytes(tail))
 
     def _hand_to_http_server(self, transport: asyncio.Transport, first: bytes) -> None:
+        self._stop_idle_timer()
         server = self._proxy.plain_server
         if server is None:  # stopping
             transport.close()
@@ -100,5 +109,11 @@ class FrontProtocol(asyncio.Protocol):
         handler.connection_made(transport)
         handler.data_received(first)
 
+    def _stop_idle_timer(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+
     def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_idle_timer()
         self._transport = None

@@ -430,3 +430,64 @@ async def test_stop_closes_open_tunnels(
 )
 def test_absolute_form_url(raw: str, url: str | None) -> None:
     assert absolute_form_url(raw) == url
+
+
+# --- web pages (proxy/guard.py) and idle connections ---
+
+
+@pytest.mark.parametrize(
+    "headers, status",
+    [
+        ({"Host": "rebind.attacker.example"}, 421),
+        ({"Origin": "https://attacker.example"}, 403),
+        ({"Sec-Fetch-Site": "cross-site"}, 403),
+    ],
+)
+async def test_origin_form_requests_from_web_pages_are_refused_and_not_forwarded(
+    start_proxy: StartProxy, sinks: Sinks, model_upstream: Loopback, headers: dict[str, str], status: int
+) -> None:
+    proxy = await start_proxy(target=f"https://{MODEL_HOST}")
+    async with aiohttp.ClientSession() as client:
+        async with client.post(f"{proxy.url}/v1/echo", json={"a": 1}, headers=headers) as response:
+            assert response.status == status
+        async with client.post(f"{proxy.url}/v1/echo", json={"a": 2}) as response:  # an agent
+            assert response.status == 200
+    assert [seen.body_bytes for seen in model_upstream.seen] == [8]
+    await sinks.wait(lambda: len(sinks.exchanges) == 1)
+
+
+async def test_absolute_form_and_decrypted_requests_check_origin_but_not_host(
+    start_proxy: StartProxy, sinks: Sinks, ca: LocalCa, loopback: Loopback, model_upstream: Loopback
+) -> None:
+    proxy = await start_proxy()
+    foreign = {"Origin": "https://attacker.example"}
+    async with aiohttp.ClientSession() as client:
+        # The Host of these names the upstream, never the proxy: it alone refuses nothing.
+        async with client.get(f"{loopback.url}/plain/echo", proxy=proxy.url) as response:
+            assert response.status == 200
+        async with client.get(f"{loopback.url}/plain/echo", proxy=proxy.url, headers=foreign) as response:
+            assert response.status == 403
+        decrypted = {"proxy": proxy.url, "ssl": client_trusting(ca)}
+        async with client.get(f"https://{MODEL_HOST}/v1/echo", **decrypted) as response:
+            assert response.status == 200
+        cross_site = {"Sec-Fetch-Site": "cross-site"}
+        async with client.get(f"https://{MODEL_HOST}/v1/echo", headers=cross_site, **decrypted) as response:
+            assert response.status == 403
+    assert [seen.path for seen in loopback.seen] == ["/plain/echo"]
+    assert [seen.path for seen in model_upstream.seen] == ["/v1/echo"]
+    await sinks.wait(lambda: len(sinks.exchanges) == 2)
+
+
+@pytest.mark.parametrize(
+    "first_bytes",
+    [b"", b"CONN", b"GET /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n"],
+    ids=["silent", "half-a-connect", "half-a-request"],
+)
+async def test_idle_connections_are_closed(start_proxy: StartProxy, first_bytes: bytes) -> None:
+    proxy = await start_proxy(idle_timeout_s=0.5)
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(first_bytes)
+    try:
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+    finally:
+        writer.close()
