@@ -33,7 +33,7 @@ import functools
 import logging
 import os
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,8 +44,8 @@ from claude_tap.proxy.ca import LocalCa
 from claude_tap.proxy.failures import describe
 from claude_tap.proxy.front import FrontProtocol, refuse
 from claude_tap.proxy.guard import Guard
+from claude_tap.proxy.http_server import http_server
 from claude_tap.proxy.relay import (
-    MAX_HEADER_LINE_BYTES,
     ErrorBody,
     ExchangeSink,
     Relay,
@@ -217,16 +217,12 @@ class ForwardProxy:
     def decrypts(self, host: str) -> bool:
         return self.config.intercept_all or host.lower() in self.config.intercept_hosts
 
-    def _http_server(self, handler: Callable[[web.BaseRequest], Any]) -> web.Server:
-        return web.Server(
-            handler,
-            handler_cancellation=True,
-            access_log=None,
-            auto_decompress=False,
-            max_line_size=MAX_HEADER_LINE_BYTES,
-            max_field_size=MAX_HEADER_LINE_BYTES,
-            keepalive_timeout=self.config.idle_timeout_s,
-        )
+    def _http_server(self, handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]) -> web.Server:
+        return http_server(handler, self.refused, keepalive_timeout_s=self.config.idle_timeout_s)
+
+    def refused(self, reason: str) -> None:
+        """A request the HTTP parser refused (http_server.py, front.py): recorded as only a failure."""
+        self._relay.refused(reason)
 
     @property
     def idle_timeout_s(self) -> float:

@@ -21,6 +21,7 @@ from aiohttp.http import HttpRequestParser
 from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
+from claude_tap.proxy.http_server import refusal_reason
 from claude_tap.proxy.relay import MAX_HEADER_LINE_BYTES
 
 _CONNECT = b"CONNECT "
@@ -32,6 +33,8 @@ class FrontOwner(Protocol):
 
     @property
     def idle_timeout_s(self) -> float: ...
+
+    def refused(self, reason: str) -> None: ...  # a CONNECT head the parser refused
 
     def connect_requested(
         self, transport: asyncio.Transport, front: FrontProtocol, url: URL, tail: bytes
@@ -89,8 +92,10 @@ class FrontProtocol(asyncio.Protocol):
             data = bytes(self._seen)
         try:
             messages, _, tail = self._parser.feed_data(data)
-        except HttpProcessingError:
+        except HttpProcessingError as error:
             refuse(transport, b"400 Bad Request")
+            self._stop_idle_timer()
+            self._proxy.refused(refusal_reason(400, error))
             return
         if messages:
             self._connecting = True

@@ -266,6 +266,12 @@ class Relay:
             fail(exchange, "the client closed the connection during the response", by_client=True)
         return response
 
+    def refused(self, reason: str) -> None:
+        """Record a request refused before it could be read (http_server.py): only a failure."""
+        exchange = Exchange(seq=next(self._seq), started_wall=time.time())
+        fail(exchange, reason)
+        self._finish(exchange)
+
     def _finish(self, exchange: Exchange) -> None:
         """Hand the finished exchange to the sink; a sink failure is logged and counted, never raised."""
         fail(exchange, "the proxy stopped following this exchange")  # a no-op unless a path forgot to end it
@@ -336,11 +342,12 @@ def _log_level(exchange: Exchange) -> int:
 def _summary(exchange: Exchange) -> str:
     """One log line: "#3 POST https://api.openai.com/v1/responses -> 200" (no query: it may hold a key)."""
     request = exchange.request
-    assert request is not None  # fed first thing in Relay.handle
     if exchange.failure is not None:
         outcome = f"failed: {exchange.failure.reason}"
     else:
         outcome = str(exchange.response.status) if exchange.response is not None else "no response"
+    if request is None:  # refused before it was read (Relay.refused)
+        return f"#{exchange.seq} (an unreadable request) -> {outcome}"
     return f"#{exchange.seq} {request.method} {without_query(request.upstream_url)} -> {outcome}"
 
 

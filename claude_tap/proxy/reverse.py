@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from claude_tap.proxy.guard import Guard
+from claude_tap.proxy.http_server import http_server
 from claude_tap.proxy.relay import (
-    MAX_HEADER_LINE_BYTES,
     ErrorBody,
     ExchangeSink,
     Relay,
@@ -90,15 +90,7 @@ class ReverseProxy:
         config = self.config
         self._relay.stopping = False
         await self._relay.open(os.environ if config.env is None else config.env)
-        server = web.Server(
-            self._handle,
-            handler_cancellation=True,  # a client that leaves cancels its upstream request at once
-            access_log=None,
-            auto_decompress=False,  # request bodies go upstream as sent, compressed or not
-            max_line_size=MAX_HEADER_LINE_BYTES,
-            max_field_size=MAX_HEADER_LINE_BYTES,
-            keepalive_timeout=IDLE_CONNECTION_TIMEOUT_S,
-        )
+        server = http_server(self._handle, self._relay.refused, keepalive_timeout_s=IDLE_CONNECTION_TIMEOUT_S)
         runner = web.ServerRunner(server, shutdown_timeout=_SHUTDOWN_GRACE_S)
         await runner.setup()
         try:

@@ -394,13 +394,19 @@ async def test_the_watchdog_stays_quiet_when_requests_arrive(
     assert sinks.warnings == []
 
 
-async def test_garbage_instead_of_a_connect_head_gets_400(start_proxy: StartProxy) -> None:
+async def test_garbage_instead_of_a_connect_head_gets_400_and_a_record(
+    start_proxy: StartProxy, sinks: Sinks
+) -> None:
     proxy = await start_proxy()
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     writer.write(b"CONNECT \x00\x01 nonsense\r\n\r\n")
     head = await asyncio.wait_for(reader.read(), 5)
     writer.close()
     assert head.startswith(b"HTTP/1.1 400")
+    await sinks.wait(lambda: len(sinks.exchanges) == 1)
+    refused = sinks.exchanges[0]
+    assert refused.request is None and refused.failure is not None
+    assert "refused by claude-tap's HTTP parser (400, " in refused.failure.reason
 
 
 async def test_stop_closes_open_tunnels(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import resource
@@ -20,7 +21,15 @@ from subprocess import DEVNULL
 import aiohttp
 import pytest
 
-from tests.e2e.tap_process import free_port, proxy_only, run_tap, tap_env, wait_for, write_script
+from tests.e2e.tap_process import (
+    free_port,
+    proxy_only,
+    run_tap,
+    tap_env,
+    wait_for,
+    whole_records,
+    write_script,
+)
 from tests.loopback import Loopback
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -98,6 +107,42 @@ async def test_the_proxy_refuses_foreign_hosts_and_pages_and_forwards_nothing(
     assert done.returncode == 0, done.stderr
     assert [seen.body_bytes for seen in loopback.seen] == [8, 8]  # only the two allowed requests
     assert "refused POST /v1/messages" in (tap.session_dir() / "proxy.log").read_text()
+
+
+# --- a request the HTTP parser refuses leaves a line in the trace ---
+
+SECRET = "sk-ant-api03-refused-request-secret"
+REFUSED = [
+    b"GE\x00T /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",  # a malformed request line
+    f"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key {SECRET}\r\n\r\n".encode(),  # no colon
+]
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("refused", REFUSED, ids=["request-line", "header"])
+async def test_a_request_the_parser_refuses_is_recorded_as_a_failure(
+    tmp_path: Path, loopback: Loopback, mode: str, refused: bytes
+) -> None:
+    async with proxy_only(tmp_path, loopback.url, ["--tap-proxy-mode", mode]) as tap:
+        reader, writer = await asyncio.open_connection("127.0.0.1", tap.port)
+        writer.write(refused)
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        assert answer.split(b"\r\n")[0].endswith(b" 400 Bad Request"), answer
+        async with (
+            aiohttp.ClientSession(timeout=TIMEOUT) as http,
+            http.post(f"{tap.url}/v1/messages", json={"after": "refused"}) as r,
+        ):
+            assert r.status == 200
+        done = await tap.stop(signal.SIGINT)
+    assert done.returncode == 0, done.stderr
+    assert [seen.path for seen in loopback.seen] == ["/v1/messages"]  # the refused one went nowhere
+    records = [r for r in whole_records(tap.session_dir() / "trace.jsonl.zst") if r["type"] == "exchange"]
+    assert len(records) == 2, records
+    refusal = next(r for r in records if r["error"] is not None)
+    assert "refused" in refusal["error"] and "400" in refusal["error"], refusal["error"]
+    assert refusal["request"]["method"] == "" and refusal["response"]["status"] is None
+    assert SECRET not in json.dumps(records)
 
 
 # --- the browser: a one-time address, never waited for ---
