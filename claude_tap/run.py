@@ -213,6 +213,10 @@ async def record(
         html_path=session_dir / HTML_FILE,
         index_file=index_path(environment.environ),
         on_record=live.publish_record if live else None,
+        # In the recorder's reader thread, so a slow terminal never holds up the proxy's event loop.
+        on_stopped=lambda reason: environment.say(
+            f"claude-tap: recording stopped: {reason}; the agent keeps working"
+        ),
     )
     handoff = DeferredSink(recorder)  # keeps even the hand-off's pickling off the agent's next request
     proxy = serve.build_proxy(plan, options, environment, handoff, recorder, log)

@@ -117,12 +117,14 @@ class RecorderProcess:
         html_path: Path | None = None,
         index_file: Path | None = None,
         on_record: Callable[[Record], None] | None = None,
+        on_stopped: Callable[[str], None] | None = None,
         max_queued_bytes: int = MAX_QUEUED_BYTES,
         max_queued: int = MAX_QUEUED,
     ) -> None:
         self.path = trace_path
         self._redactor = redactor
         self._on_record = on_record
+        self._on_stopped = on_stopped  # called once, in the reader thread, when the trace file breaks
         self._max_queued_bytes = max_queued_bytes
         self._queue: queue.Queue[tuple[str, Any, int] | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -296,6 +298,12 @@ class RecorderProcess:
             self._redactor.remember(message[1])  # so proxy.log is scrubbed of it too
         elif kind == "log":
             logger.log(message[1], "recorder: %s", message[2])
+        elif kind == "stopped" and self._on_stopped is not None:
+            on_stopped, self._on_stopped = self._on_stopped, None
+            try:
+                on_stopped(message[1])
+            except Exception:
+                logger.exception("saying that recording stopped failed")
         elif kind == "closed":
             self._final = message[1]
 

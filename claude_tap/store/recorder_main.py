@@ -5,7 +5,8 @@ far, whether a live viewer listens), then `exchange` and `record` items, then `c
 `TraceWriter` and, as each record is written, to a `SessionCollector`, so the viewer model grows with
 the trace; at `close` (or at the end of its input, when the tap died) it closes the trace and writes
 trace.html from that model. Frames back on stdout: each stored record when a live viewer listens,
-secrets the redactor learned (the proxy scrubs its log with them), log lines, and the final stats.
+secrets the redactor learned (the proxy scrubs its log with them), log lines, `stopped` when the
+trace file breaks (the tap says so at once), and the final stats.
 
 It ignores SIGINT: the terminal's Ctrl+C is for the agent and the tap, and this process must finish
 the trace whatever happens to them.
@@ -56,7 +57,11 @@ class _ForwardLogs(logging.Handler):
         self._redactor = redactor
 
     def emit(self, record: logging.LogRecord) -> None:
-        self._channel.send(("log", record.levelno, self._redactor.scrub(record.getMessage())))
+        message = self._redactor.scrub(record.getMessage())
+        self._channel.send(("log", record.levelno, message))
+        if record.name == TraceWriter.__module__ and record.levelno >= logging.ERROR:
+            # The trace file broke (a full disk, a quota) or never opened: the parent says so now.
+            self._channel.send(("stopped", message))
 
 
 class _Recorder:

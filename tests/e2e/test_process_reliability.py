@@ -151,6 +151,32 @@ async def test_unwritable_trace_keeps_forwarding_and_is_reported_at_exit(
     assert records[1]["request"]["body"] == {"first": True}
 
 
+STOPPED = "claude-tap: recording stopped: "
+
+
+async def test_unwritable_trace_is_said_on_stderr_when_it_happens_once(
+    tmp_path: Path, loopback: Loopback
+) -> None:
+    async with proxy_only(tmp_path, loopback.url, preexec_fn=limit_file_size) as tap:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            headers = {"Content-Type": "application/octet-stream"}
+            async with http.post(f"{tap.url}/v1/echo", data=BIG_BODY, headers=headers) as r:
+                assert r.status == 200
+            # The tap still runs: the line comes now, not in the exit summary.
+            await wait_for(lambda: STOPPED in tap.stderr, 10, "the recording failure on stderr")
+            for _ in range(3):  # later records fail too, and say nothing more
+                async with http.post(f"{tap.url}/v1/echo", data=BIG_BODY, headers=headers) as r:
+                    assert r.status == 200
+            stopped = [line for line in tap.stderr.splitlines() if line.startswith(STOPPED)]
+        done = await tap.stop(signal.SIGINT)
+
+    assert done.returncode == 0, done.stderr
+    assert len(stopped) == 1, tap.stderr
+    assert "File too large" in stopped[0] and stopped[0].endswith("; the agent keeps working")
+    assert [line for line in done.stderr.splitlines() if line.startswith(STOPPED)] == stopped
+    failed_records(done.stderr)  # and the exit summary still counts them
+
+
 LAUNCHED_CLIENT = """
 import hashlib, json, os, random, sys, urllib.request
 big = random.Random(4).randbytes(256 * 1024)
