@@ -23,6 +23,12 @@ SECRET_HEADERS = frozenset(
         "api-key",
         "cookie",
         "set-cookie",
+        # Qoder (Alibaba's "cosy" protocol) signs each request: the signature, and the user and
+        # machine it signs for, identify the account. Its cosy-key and cosy-machinetoken are secret
+        # by their names; cosy-version, cosy-date and the like stay readable.
+        "cosy-signature",
+        "cosy-user",
+        "cosy-machineid",
     }
 )
 _SECRET_HEADER_PARTS = ("token", "secret", "key", "auth", "session", "cookie")

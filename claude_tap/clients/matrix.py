@@ -234,15 +234,15 @@ _NOTES: dict[str, dict[Language, tuple[str, ...]]] = {
         "en": (
             "Forward mode only; needs a real login (QODER_PERSONAL_ACCESS_TOKEN is exchanged at "
             "openapi.qoder.sh). The model call carries an encoded body, recorded as bytes (not decoded yet). "
-            "Of its cosy-* headers, those named like credentials (key, token, secret) are redacted; others, "
-            "such as cosy-signature, are not yet. claude-tap sets QODER_HTTPDNS=off so host lookups stay on "
-            "the proxy.",
+            "Its cosy-* credential headers (cosy-key, cosy-signature, cosy-user, cosy-machineid and any "
+            "named like a token or secret) are redacted. claude-tap sets QODER_HTTPDNS=off so host lookups "
+            "stay on the proxy.",
         ),
         "zh": (
             "只支持正向模式；需要真实登录（QODER_PERSONAL_ACCESS_TOKEN 会在 openapi.qoder.sh 换取凭据）。"
-            "模型请求体经过编码，按字节记录（尚未解码）。cosy-* 请求头中，名称像凭据的（key、token、secret）"
-            "会被脱敏，其他的（如 cosy-signature）暂未脱敏。claude-tap 设置 QODER_HTTPDNS=off，"
-            "让主机解析经过代理。",
+            "模型请求体经过编码，按字节记录（尚未解码）。cosy-* 凭据请求头（cosy-key、cosy-signature、"
+            "cosy-user、cosy-machineid 以及名称像 token 或 secret 的）都会被脱敏。claude-tap 设置 "
+            "QODER_HTTPDNS=off，让主机解析经过代理。",
         ),
     },
     "agy": {

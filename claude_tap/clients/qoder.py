@@ -4,7 +4,8 @@ Spec row "Qoder CLI / Qoder login / QODER_PERSONAL_ACCESS_TOKEN / QODER_JOB_TOKE
 service hosts and no reliable base-URL override. A personal access token is exchanged at
 openapi.qoder.sh; the model call goes to api2.qoder.sh (.../agent_chat_generation) with an encoded
 body, recorded as bytes. Both hosts are decrypted so the trace shows the whole flow; their cosy-*
-credential headers are redacted like any other credential.
+credential headers (cosy-key, cosy-signature, cosy-user, cosy-machineid) are redacted
+like any other credential (capture/secret_names.py).
 
 Qoder resolves its hosts over HTTP DNS by default, which would route around the proxy's view of host
 names; QODER_HTTPDNS=off keeps its lookups on the proxy (forward mode sets it unless the user did).

@@ -47,6 +47,7 @@ CLIENT_SECRET = "cs-CLIENTSECRET-Wz5v8RhY1cNb"
 ENV_KEY = "sk-ant-api03-ENVKEY-Lf3n6TbE8qZo"  # ANTHROPIC_API_KEY of the tap; sent as a bearer token
 ENV_ONLY = "sk-proj-ENVONLY-Gc1m4UaZ7dXs"  # OPENAI_API_KEY of the tap; pasted into a message
 ARG_KEY = "sk-ant-api03-ARGKEY-Xe2w9PoI5rYu"  # a client argument in launch mode
+COSY_SIGNATURE = "COSYSIGNATURE-4f9a1c7e2b8d"  # Qoder's request signature header
 
 COOKIE = f"session={COOKIE_VALUE}; theme=dark"
 MODEL = "claude-sonnet-4-5"
@@ -121,6 +122,7 @@ PROXY_ONLY_SECRETS = {
     "body client_secret": CLIENT_SECRET,
     "env ANTHROPIC_API_KEY": ENV_KEY,
     "env OPENAI_API_KEY": ENV_ONLY,
+    "cosy-signature": COSY_SIGNATURE,
 }
 FIRST_BODY = json.dumps(
     {
@@ -142,6 +144,7 @@ async def drive_with_secrets(url: str) -> dict[str, Any]:
             "x-api-key": HEADER_KEY,
             "authorization": f"Bearer {BEARER}",
             "cookie": COOKIE,
+            "cosy-signature": COSY_SIGNATURE,
         }
         async with http.post(
             f"{url}/v1/messages?beta=true&key={QUERY_KEY}", data=FIRST_BODY, headers=headers
@@ -189,6 +192,7 @@ async def test_no_secret_from_headers_query_body_or_env_reaches_any_output(
     assert ex1["request"]["headers"]["authorization"] == f"Bearer {marker(BEARER)}"
     assert ex2["request"]["headers"]["authorization"] == f"Bearer {marker(ENV_KEY)}"
     assert ex1["request"]["headers"]["cookie"] == marker(COOKIE)
+    assert ex1["request"]["headers"]["cosy-signature"] == marker(COSY_SIGNATURE)
     assert ex1["request"]["path"] == f"/v1/messages?beta=true&key={marker(QUERY_KEY)}"
     assert ex3["request"]["path"] == f"/v1/sse?n=2&key={marker(QUERY_KEY)}"
     assert ex4["request"]["path"] == f"/v1/sse-die?n=1&key={marker(QUERY_KEY)}"

@@ -76,6 +76,25 @@ def test_any_header_naming_token_secret_key_auth_session_or_cookie_is_redacted()
         assert Redactor().redact_headers({name: "value-long-enough"}) == {name: marker("value-long-enough")}
 
 
+def test_qoders_cosy_credential_headers_are_redacted_and_its_other_cosy_headers_kept() -> None:
+    # Qoder signs each request: the signature, and the user and machine it signs for, identify the
+    # account; cosy-key and cosy-machinetoken are credentials by their names already.
+    secret = {
+        "Cosy-Signature": "9f2c4e1a7b3d5f60",
+        "cosy-user": "user-0123456789",
+        "Cosy-MachineId": "machine-0123456789",
+        "cosy-key": "key-0123456789",
+        "Cosy-MachineToken": "token-0123456789",
+    }
+    plain = {"Cosy-Version": "0.1.28", "cosy-clienttype": "5", "Cosy-Date": "1764750000"}
+    for name in secret:
+        assert is_secret_header(name), name
+    assert Redactor().redact_headers({**secret, **plain}) == {
+        **{name: marker(value) for name, value in secret.items()},
+        **plain,
+    }
+
+
 def test_token_counts_and_plain_headers_are_not_secrets() -> None:
     headers = {
         "anthropic-ratelimit-input-tokens-remaining": "39000",
