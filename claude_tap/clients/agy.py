@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from claude_tap.clients.base import ClientConfig, ProxyMode, TargetChoice, env_value, keep_argv, keep_path
+from claude_tap.clients.base import ClientConfig, ProxyMode, TargetChoice, env_value, executable_first
 
 DEFAULT_TARGET = "https://daily-cloudcode-pa.googleapis.com"
 BASE_URL_ENV = ("CLOUD_CODE_URL",)
@@ -33,10 +33,6 @@ def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[
     return {**env, "CLOUD_CODE_URL": proxy_url}
 
 
-def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
-    return ["agy", *argv]
-
-
 AGY = ClientConfig(
     name="agy",
     display_name="Antigravity CLI",
@@ -47,9 +43,7 @@ AGY = ClientConfig(
     base_url_env=BASE_URL_ENV,
     error_style="gemini",
     detect_target=detect_target,
-    reverse_strip_path_prefix=keep_path,
-    rewrite_argv=keep_argv,
     launch_env=launch_env,
-    launch_argv=launch_argv,
+    launch_argv=executable_first("agy"),
     intercept_hosts=("daily-cloudcode-pa.googleapis.com", "cloudcode-pa.googleapis.com"),
 )

@@ -64,7 +64,35 @@ def never_refuse(env: Mapping[str, str]) -> None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+def keep_path(target: str) -> None:
+    """`reverse_strip_path_prefix` for clients whose paths go upstream unchanged (the default)."""
+    return None
+
+
+def keep_argv(argv: Sequence[str]) -> ArgvRewrite:
+    """`rewrite_argv` for clients with nothing to rewrite (the default)."""
+    return ArgvRewrite(tuple(argv))
+
+
+def forward_only(url: str, reverse_refusal: str) -> DetectTarget:
+    """`detect_target` for a client with no base-URL override: always `url`, and reverse mode refused."""
+
+    def detect_target(env: Mapping[str, str], home: Path, cwd: Path, argv: Sequence[str]) -> TargetChoice:
+        return TargetChoice(url, "default", reverse_refusal=reverse_refusal)
+
+    return detect_target
+
+
+def executable_first(executable: str) -> LaunchArgv:
+    """`launch_argv` for clients run as `executable` and the user's argv, in either mode."""
+
+    def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
+        return [executable, *argv]
+
+    return launch_argv
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClientConfig:
     """One supported agent CLI.
 
@@ -73,9 +101,9 @@ class ClientConfig:
     - `base_url_env`: the variables that carry the client's base URL (reverse mode points them at us).
     - `detect_target(env, home, cwd, argv)`: the real upstream, see `TargetChoice`.
     - `reverse_strip_path_prefix(target)`: prefix removed from incoming paths before
-      `target + path` is built (spec "URL Construction Rules"); None keeps the path whole.
+      `target + path` is built (spec "URL Construction Rules"); None (the default) keeps the path whole.
     - `rewrite_argv(argv)`: foreground equivalents of daemonising subcommands (spec "Subcommand Argv
-      Rewrites"); most clients keep argv as it is.
+      Rewrites"); by default argv stays as it is.
     - `launch_env(env, proxy_url, mode)`: the child's environment, client-specific part only; the
       generic forward-proxy variables (HTTPS_PROXY, CA bundles) are added by `launch.forward_proxy_env`.
     - `launch_argv(argv, proxy_url, mode)`: the full command line, executable first.
@@ -93,22 +121,12 @@ class ClientConfig:
     base_url_env: tuple[str, ...]
     error_style: ErrorStyle
     detect_target: DetectTarget
-    reverse_strip_path_prefix: StripPrefix
-    rewrite_argv: RewriteArgv
+    reverse_strip_path_prefix: StripPrefix = keep_path
+    rewrite_argv: RewriteArgv = keep_argv
     launch_env: LaunchEnv
     launch_argv: LaunchArgv
     intercept_hosts: tuple[str, ...] = ()
     refuse_launch: RefuseLaunch = never_refuse
-
-
-def keep_path(target: str) -> None:
-    """`reverse_strip_path_prefix` for clients whose paths go upstream unchanged."""
-    return None
-
-
-def keep_argv(argv: Sequence[str]) -> ArgvRewrite:
-    """`rewrite_argv` for clients with nothing to rewrite."""
-    return ArgvRewrite(tuple(argv))
 
 
 def reverse_env(env: Mapping[str, str], mode: ProxyMode, base_urls: Mapping[str, str]) -> dict[str, str]:

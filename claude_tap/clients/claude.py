@@ -33,8 +33,6 @@ from claude_tap.clients.base import (
     TargetChoice,
     env_value,
     is_truthy,
-    keep_argv,
-    keep_path,
     reverse_env,
 )
 
@@ -269,8 +267,6 @@ CLAUDE = ClientConfig(
     base_url_env=BASE_URL_ENV,
     error_style="anthropic",
     detect_target=detect_target,
-    reverse_strip_path_prefix=keep_path,
-    rewrite_argv=keep_argv,
     launch_env=launch_env,
     launch_argv=launch_argv,
     intercept_hosts=("api.anthropic.com",),

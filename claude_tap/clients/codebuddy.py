@@ -30,8 +30,6 @@ from claude_tap.clients.base import (
     ProxyMode,
     TargetChoice,
     env_value,
-    keep_argv,
-    keep_path,
     reverse_env,
 )
 from claude_tap.clients.claude import has_settings_flag
@@ -119,8 +117,6 @@ CODEBUDDY = ClientConfig(
     base_url_env=BASE_URL_ENV,
     error_style="openai",
     detect_target=detect_target,
-    reverse_strip_path_prefix=keep_path,
-    rewrite_argv=keep_argv,
     launch_env=launch_env,
     launch_argv=launch_argv,
     intercept_hosts=("copilot.tencent.com",),

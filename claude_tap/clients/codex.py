@@ -34,7 +34,6 @@ from claude_tap.clients.base import (
     ProxyMode,
     TargetChoice,
     env_value,
-    keep_argv,
     reverse_env,
 )
 
@@ -110,7 +109,6 @@ CODEX = ClientConfig(
     error_style="openai",
     detect_target=detect_target,
     reverse_strip_path_prefix=reverse_strip_path_prefix,
-    rewrite_argv=keep_argv,
     launch_env=launch_env,
     launch_argv=launch_argv,
     intercept_hosts=("api.openai.com", "chatgpt.com"),

@@ -10,10 +10,9 @@ This module knows nothing about processes, sockets or the proxy, and reads no fi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 
-from claude_tap.clients.base import ClientConfig, ProxyMode, TargetChoice, keep_argv, keep_path
+from claude_tap.clients.base import ClientConfig, ProxyMode, executable_first, forward_only
 
 DEFAULT_TARGET = "https://api2.cursor.sh"
 
@@ -23,16 +22,8 @@ REVERSE_REFUSAL = (
 )
 
 
-def detect_target(env: Mapping[str, str], home: Path, cwd: Path, argv: Sequence[str]) -> TargetChoice:
-    return TargetChoice(DEFAULT_TARGET, "default", reverse_refusal=REVERSE_REFUSAL)
-
-
 def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[str, str]:
     return dict(env)
-
-
-def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
-    return ["cursor-agent", *argv]
 
 
 CURSOR = ClientConfig(
@@ -44,10 +35,8 @@ CURSOR = ClientConfig(
     default_target=DEFAULT_TARGET,
     base_url_env=(),
     error_style="openai",  # never reaches Cursor's Connect client in a shape it shows; any JSON will do
-    detect_target=detect_target,
-    reverse_strip_path_prefix=keep_path,
-    rewrite_argv=keep_argv,
+    detect_target=forward_only(DEFAULT_TARGET, REVERSE_REFUSAL),
     launch_env=launch_env,
-    launch_argv=launch_argv,
+    launch_argv=executable_first("cursor-agent"),
     intercept_hosts=("api2.cursor.sh",),
 )

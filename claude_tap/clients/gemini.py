@@ -29,9 +29,8 @@ from claude_tap.clients.base import (
     ProxyMode,
     TargetChoice,
     env_value,
+    executable_first,
     is_truthy,
-    keep_argv,
-    keep_path,
     reverse_env,
 )
 from claude_tap.clients.files import first_string, json_path, read_dotenv, read_json
@@ -109,10 +108,6 @@ def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[
     return reverse_env(env, mode, dict.fromkeys(BASE_URL_ENV, proxy_url))
 
 
-def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
-    return ["gemini", *argv]
-
-
 GEMINI = ClientConfig(
     name="gemini",
     display_name="Gemini CLI",
@@ -123,10 +118,8 @@ GEMINI = ClientConfig(
     base_url_env=BASE_URL_ENV,
     error_style="gemini",
     detect_target=detect_target,
-    reverse_strip_path_prefix=keep_path,
-    rewrite_argv=keep_argv,
     launch_env=launch_env,
-    launch_argv=launch_argv,
+    launch_argv=executable_first("gemini"),
     intercept_hosts=(
         "cloudcode-pa.googleapis.com",
         "generativelanguage.googleapis.com",

@@ -27,8 +27,8 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from claude_tap.clients.base import ArgvRewrite, ClientConfig, ProxyMode, TargetChoice, env_value
-from claude_tap.clients.home import ReverseHome, launcher_argv, launcher_env
+from claude_tap.clients.base import ArgvRewrite, ClientConfig, TargetChoice, env_value
+from claude_tap.clients.home import ReverseHome, home_launch_argv, home_launch_env
 
 DEFAULT_TARGET = "https://api.openai.com/v1"
 PROVIDER_NAME = "claude-tap"
@@ -92,14 +92,6 @@ def model_from_argv(argv: Sequence[str]) -> str | None:
     return None
 
 
-def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[str, str]:
-    return launcher_env(env, proxy_url) if mode == "reverse" else dict(env)
-
-
-def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
-    return launcher_argv("hermes", "hermes", argv) if mode == "reverse" else ["hermes", *argv]
-
-
 HERMES = ClientConfig(
     name="hermes",
     display_name="Hermes Agent",
@@ -112,8 +104,8 @@ HERMES = ClientConfig(
     detect_target=detect_target,
     reverse_strip_path_prefix=reverse_strip_path_prefix,
     rewrite_argv=rewrite_argv,
-    launch_env=launch_env,
-    launch_argv=launch_argv,
+    launch_env=home_launch_env,
+    launch_argv=home_launch_argv("hermes"),
     intercept_hosts=(
         "api.openai.com",
         "openrouter.ai",

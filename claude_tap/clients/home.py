@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from claude_tap.clients.base import LaunchArgv, ProxyMode
+
 # Where the proxy is, for claude_tap.reverse_home: a variable, not an argument, so the command line
 # shown with --tap-no-launch stays the client's own.
 PROXY_URL_ENV = "CLAUDE_TAP_REVERSE_PROXY_URL"
@@ -59,6 +61,17 @@ def launched_executable(argv: Sequence[str]) -> str:
     return argv[0]
 
 
-def launcher_env(env: Mapping[str, str], proxy_url: str) -> dict[str, str]:
-    """`launch_env` in reverse mode: tells the launcher where the proxy is."""
-    return {**env, PROXY_URL_ENV: proxy_url}
+def home_launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[str, str]:
+    """`launch_env` of a client with a `ReverseHome`: in reverse mode, tells the launcher where the
+    proxy is; forward mode keeps the environment as it is."""
+    return {**env, PROXY_URL_ENV: proxy_url} if mode == "reverse" else dict(env)
+
+
+def home_launch_argv(executable: str) -> LaunchArgv:
+    """`launch_argv` of a client with a `ReverseHome`: in reverse mode through the launcher, which
+    runs `executable argv` in the directory; forward mode runs `executable argv` itself."""
+
+    def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
+        return launcher_argv(executable, executable, argv) if mode == "reverse" else [executable, *argv]
+
+    return launch_argv

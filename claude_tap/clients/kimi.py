@@ -36,8 +36,7 @@ from claude_tap.clients.base import (
     ProxyMode,
     TargetChoice,
     env_value,
-    keep_argv,
-    keep_path,
+    executable_first,
     reverse_env,
 )
 from claude_tap.clients.files import json_path, read_text
@@ -147,10 +146,6 @@ def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[
     return reverse_env(env, mode, dict.fromkeys(BASE_URL_ENV, proxy_url))
 
 
-def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
-    return ["kimi", *argv]
-
-
 KIMI = ClientConfig(
     name="kimi",
     display_name="Kimi CLI",
@@ -161,10 +156,8 @@ KIMI = ClientConfig(
     base_url_env=BASE_URL_ENV,
     error_style="openai",
     detect_target=detect_target,
-    reverse_strip_path_prefix=keep_path,
-    rewrite_argv=keep_argv,
     launch_env=launch_env,
-    launch_argv=launch_argv,
+    launch_argv=executable_first("kimi"),
     intercept_hosts=("api.kimi.com", "api.moonshot.ai", "api.moonshot.cn"),
     refuse_launch=stub_refusal,
 )

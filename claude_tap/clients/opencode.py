@@ -25,8 +25,7 @@ from claude_tap.clients.base import (
     ProxyMode,
     TargetChoice,
     env_value,
-    keep_argv,
-    keep_path,
+    executable_first,
     reverse_env,
 )
 from claude_tap.clients.files import first_string, json_path, read_json
@@ -67,10 +66,6 @@ def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[
     return reverse_env(env, mode, {"ANTHROPIC_BASE_URL": proxy_url.rstrip("/") + "/v1"})
 
 
-def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
-    return ["opencode", *argv]
-
-
 OPENCODE = ClientConfig(
     name="opencode",
     display_name="OpenCode",
@@ -81,10 +76,8 @@ OPENCODE = ClientConfig(
     base_url_env=BASE_URL_ENV,
     error_style="anthropic",
     detect_target=detect_target,
-    reverse_strip_path_prefix=keep_path,
-    rewrite_argv=keep_argv,
     launch_env=launch_env,
-    launch_argv=launch_argv,
+    launch_argv=executable_first("opencode"),
     intercept_hosts=(
         "api.anthropic.com",
         "api.openai.com",

@@ -25,9 +25,9 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from claude_tap.clients.base import ClientConfig, ProxyMode, TargetChoice, keep_argv, keep_path
+from claude_tap.clients.base import ClientConfig, TargetChoice
 from claude_tap.clients.files import first_string, json_path, read_json
-from claude_tap.clients.home import ReverseHome, launcher_argv, launcher_env
+from claude_tap.clients.home import ReverseHome, home_launch_argv, home_launch_env
 
 DEFAULT_TARGET = "https://api.openai.com"
 PROVIDER = "openai"
@@ -67,14 +67,6 @@ def reverse_files(current: Mapping[str, str | None], proxy_url: str, argv: Seque
 REVERSE_HOME = ReverseHome("PI_CODING_AGENT_DIR", ".pi/agent", (MODELS_FILE,), reverse_files)
 
 
-def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[str, str]:
-    return launcher_env(env, proxy_url) if mode == "reverse" else dict(env)
-
-
-def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
-    return launcher_argv("pi", "pi", argv) if mode == "reverse" else ["pi", *argv]
-
-
 PI = ClientConfig(
     name="pi",
     display_name="Pi",
@@ -85,9 +77,7 @@ PI = ClientConfig(
     base_url_env=(),  # reverse mode goes through models.json in a directory of our own
     error_style="openai",
     detect_target=detect_target,
-    reverse_strip_path_prefix=keep_path,
-    rewrite_argv=keep_argv,
-    launch_env=launch_env,
-    launch_argv=launch_argv,
+    launch_env=home_launch_env,
+    launch_argv=home_launch_argv("pi"),
     intercept_hosts=("api.openai.com", "chatgpt.com", "api.anthropic.com", "openrouter.ai"),
 )

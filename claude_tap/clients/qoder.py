@@ -15,10 +15,9 @@ This module knows nothing about processes, sockets or the proxy, and reads no fi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 
-from claude_tap.clients.base import ClientConfig, ProxyMode, TargetChoice, keep_argv, keep_path
+from claude_tap.clients.base import ClientConfig, ProxyMode, executable_first, forward_only
 
 DEFAULT_TARGET = "https://api2.qoder.sh"
 
@@ -28,19 +27,11 @@ REVERSE_REFUSAL = (
 )
 
 
-def detect_target(env: Mapping[str, str], home: Path, cwd: Path, argv: Sequence[str]) -> TargetChoice:
-    return TargetChoice(DEFAULT_TARGET, "default", reverse_refusal=REVERSE_REFUSAL)
-
-
 def launch_env(env: Mapping[str, str], proxy_url: str, mode: ProxyMode) -> dict[str, str]:
     child = dict(env)
     if mode == "forward":
         child.setdefault("QODER_HTTPDNS", "off")
     return child
-
-
-def launch_argv(argv: Sequence[str], proxy_url: str, mode: ProxyMode) -> list[str]:
-    return ["qodercli", *argv]
 
 
 QODER = ClientConfig(
@@ -52,10 +43,8 @@ QODER = ClientConfig(
     default_target=DEFAULT_TARGET,
     base_url_env=(),
     error_style="openai",
-    detect_target=detect_target,
-    reverse_strip_path_prefix=keep_path,
-    rewrite_argv=keep_argv,
+    detect_target=forward_only(DEFAULT_TARGET, REVERSE_REFUSAL),
     launch_env=launch_env,
-    launch_argv=launch_argv,
+    launch_argv=executable_first("qodercli"),
     intercept_hosts=("api2.qoder.sh", "openapi.qoder.sh"),
 )
