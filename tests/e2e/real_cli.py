@@ -8,6 +8,9 @@
         result = await run_through_tap(home, "gemini", vendor.tap_args, [client args], env, workdir)
     result.returncode, result.stdout, result.stderr, result.records   # request bodies resolved whole
 
+`agent_dirs` makes the throwaway HOME and project directory; `run` runs any command the same way
+(`codex login`, or the tap with arguments of a test's own).
+
 Output goes to files, not pipes, and the tap leads a session of its own: a client left behind by a
 killed tap can hold neither the test nor a pipe. Every wait has a timeout. This module knows nothing
 about what a test checks.
@@ -20,6 +23,7 @@ import contextlib
 import logging
 import os
 import signal
+import ssl
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,17 +53,31 @@ class TapRun:
         return [r for r in self.records if r["type"] == "exchange"]
 
 
+def agent_dirs(tmp_path: Path) -> tuple[Path, Path]:
+    """A throwaway HOME and the project the agent works in (its working directory), both empty."""
+    home, workdir = tmp_path / "home", tmp_path / "project"
+    home.mkdir()
+    workdir.mkdir()
+    return home, workdir
+
+
 @asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
+async def listening(app: web.Application, ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """`app` on a free loopback port (TLS with `ssl_context`); yields the port."""
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    async with listening(app) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @dataclass(frozen=True)
@@ -84,26 +102,23 @@ class Vendor:
 @asynccontextmanager
 async def serving_as(app: web.Application, host: str, tmp_path: Path) -> AsyncIterator[Vendor]:
     ca = LocalCa.load_or_create(tmp_path / "vendor-ca", logging.getLogger("vendor-ca").warning)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ca.server_context(host))
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    async with listening(app, ca.server_context(host)) as port:
         yield Vendor(host, port, ca.cert_path)
-    finally:
-        await runner.cleanup()
 
 
-async def run(argv: list[str], cwd: Path, env: dict[str, str], timeout_s: float) -> tuple[int, str, str]:
+async def run(
+    argv: list[str], cwd: Path, env: dict[str, str], timeout_s: float, stdin: bytes | None = None
+) -> tuple[int, str, str]:
+    """Run to exit within `timeout_s`: (exit code, stdout, stderr). `stdin` is written to the
+    process and closed; None gives it /dev/null."""
     out_path, err_path = cwd.parent / "run.stdout", cwd.parent / "run.stderr"
+    stdin_source = asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=err,
-            start_new_session=True,
+            *argv, cwd=cwd, env=env, stdin=stdin_source, stdout=out, stderr=err, start_new_session=True,
         )  # fmt: skip
     try:
-        await asyncio.wait_for(proc.wait(), timeout=timeout_s)
+        await asyncio.wait_for(proc.wait() if stdin is None else proc.communicate(stdin), timeout=timeout_s)
     except TimeoutError:
         await stop_session(proc)
         pytest.fail(f"{argv[:6]} did not finish in {timeout_s} s; stderr:\n{err_path.read_text()}")
@@ -112,6 +127,8 @@ async def run(argv: list[str], cwd: Path, env: dict[str, str], timeout_s: float)
 
 
 async def stop_session(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM first (the tap stops its child and finishes the trace), then kill what is left of the
+    process group this test started."""
     proc.terminate()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(proc.wait(), timeout=STOP_GRACE_S)

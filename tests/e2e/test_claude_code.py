@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from tests.e2e.agents import agent_env, find_agent
 from tests.e2e.anthropic_standin import AnthropicStandIn
+from tests.e2e.real_cli import listening
 from tests.e2e.tap_process import whole_records
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -37,12 +37,7 @@ async def test_claude_code_tool_round_trip_is_recorded(tmp_path: Path) -> None:
     notes = workdir / "notes.txt"
     notes.write_text("the secret word is BANANA\n")
     standin = AnthropicStandIn(read_path=str(notes))
-    runner = web.AppRunner(standin.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    async with listening(standin.app()) as port:
         env = agent_env(
             tmp_path / "home",
             claude.parent,
@@ -65,8 +60,6 @@ async def test_claude_code_tool_round_trip_is_recorded(tmp_path: Path) -> None:
             stderr=asyncio.subprocess.PIPE,
         )
         stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=120)
-    finally:
-        await runner.cleanup()
     err = stderr.decode(errors="replace")
     assert proc.returncode == 0, err
     # The agent worked through the tap: it ran its Read tool and answered from the stand-in.

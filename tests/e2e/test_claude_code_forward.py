@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from claude_tap.proxy.ca import LocalCa
 from tests.e2e.agents import agent_env, find_agent
 from tests.e2e.anthropic_standin import AnthropicStandIn
+from tests.e2e.real_cli import agent_dirs, listening
 from tests.e2e.tap_process import whole_records
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -29,20 +29,12 @@ API_KEY = "sk-ant-api03-forward-dummy-key-0123456789abcdef"
 
 async def test_claude_code_through_the_forward_proxy_is_recorded(tmp_path: Path) -> None:
     claude = find_agent("claude")
-    home = tmp_path / "home"
-    home.mkdir()
-    workdir = tmp_path / "project"
-    workdir.mkdir()
+    home, workdir = agent_dirs(tmp_path)
     notes = workdir / "notes.txt"
     notes.write_text("the secret word is BANANA\n")
     vendor = LocalCa.load_or_create(tmp_path / "vendor-ca", logging.getLogger("test").warning)
     standin = AnthropicStandIn(read_path=str(notes))
-    runner = web.AppRunner(standin.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=vendor.server_context("api.anthropic.com"))
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    async with listening(standin.app(), vendor.server_context("api.anthropic.com")) as port:
         env = agent_env(home, claude.parent, ANTHROPIC_API_KEY=API_KEY)
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "claude_tap", "--tap-no-open", "--tap-proxy-mode", "forward",
@@ -53,8 +45,6 @@ async def test_claude_code_through_the_forward_proxy_is_recorded(tmp_path: Path)
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=120)
-    finally:
-        await runner.cleanup()
     out, err = stdout.decode(errors="replace"), stderr.decode(errors="replace")
     assert proc.returncode == 0, err
     # The agent worked through the tap: it ran its Read tool and answered from the stand-in.

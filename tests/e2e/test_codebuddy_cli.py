@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.real_cli import run_through_tap, serving
+from tests.e2e.real_cli import agent_dirs, run_through_tap, serving
 from tests.e2e.tap_process import tap_env, write_script
 from tests.e2e.text_standins import ANSWER_PREFIX, TextStandIn
 
@@ -52,10 +52,8 @@ print("".join(text))
 
 async def test_codebuddy_settings_injection_wins_over_the_users_settings(tmp_path: Path) -> None:
     write_script(tmp_path / "bin" / "codebuddy", CODEBUDDY)
-    home = tmp_path / "home"
-    (home / ".codebuddy").mkdir(parents=True)
-    workdir = tmp_path / "project"
-    workdir.mkdir()
+    home, workdir = agent_dirs(tmp_path)
+    (home / ".codebuddy").mkdir()
     standin = TextStandIn()
     async with serving(standin.app()) as upstream:
         target = f"{upstream}/v2"

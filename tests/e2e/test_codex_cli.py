@@ -16,25 +16,20 @@ to HTTP at once; the WebSocket test's stand-in accepts it and Codex keeps one so
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
-import os
 import re
-import signal
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from claude_tap.normalize.session import normalize_records
+from tests.e2e import real_cli
 from tests.e2e.agents import agent_env, find_agent
+from tests.e2e.real_cli import agent_dirs, serving
 from tests.e2e.responses_standin import ResponsesStandIn
 from tests.e2e.tap_process import whole_records
 
@@ -45,7 +40,6 @@ NOTES = "the secret word is BANANA"
 ANSWER = f"The tool said: {NOTES}"
 COMMAND = "cat notes.txt"
 RUN_TIMEOUT_S = 30
-STOP_GRACE_S = 5
 # A model Codex gives its classic tools (exec_command as a plain function); newer defaults hide the
 # shell behind a JavaScript `exec` tool. No update checks, no analytics: nothing leaves the machine.
 CODEX_CONFIG = """\
@@ -68,70 +62,45 @@ class CodexRun:
     html: str
 
 
-@asynccontextmanager
-async def serving(standin: ResponsesStandIn) -> AsyncIterator[str]:
-    runner = web.AppRunner(standin.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
-
-
 async def run(argv: list[str], cwd: Path, env: dict[str, str], stdin: bytes = b"") -> tuple[int, str, str]:
-    """Run to exit within RUN_TIMEOUT_S. Output goes to files, not pipes, and the process leads a
-    session of its own: a Codex left behind by a killed tap can hold neither the test nor a pipe."""
-    out_path, err_path = cwd.parent / "run.stdout", cwd.parent / "run.stderr"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=cwd, env=env, stdin=asyncio.subprocess.PIPE, stdout=out, stderr=err,
-            start_new_session=True,
-        )  # fmt: skip
-    try:
-        await asyncio.wait_for(proc.communicate(stdin), timeout=RUN_TIMEOUT_S)
-    except TimeoutError:
-        await stop_session(proc)
-        pytest.fail(f"{argv[:4]} did not finish in {RUN_TIMEOUT_S} s; stderr:\n{err_path.read_text()}")
-    assert proc.returncode is not None
-    return proc.returncode, out_path.read_text(errors="replace"), err_path.read_text(errors="replace")
+    """Run to exit within RUN_TIMEOUT_S (tests/e2e/real_cli.py), `stdin` written and closed."""
+    return await real_cli.run(argv, cwd, env, RUN_TIMEOUT_S, stdin)
 
 
-async def stop_session(proc: asyncio.subprocess.Process) -> None:
-    """SIGTERM first (the tap stops its child and finishes the trace), then kill what is left of the
-    process group this test started."""
-    proc.terminate()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(proc.wait(), timeout=STOP_GRACE_S)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    await proc.wait()
-
-
-async def run_codex_through_tap(tmp_path: Path, *, websocket: bool) -> CodexRun:
-    codex = find_agent("codex")
-    home = tmp_path / "home"
-    (home / ".codex").mkdir(parents=True)
+def codex_dirs(tmp_path: Path) -> tuple[Path, Path]:
+    """HOME with Codex's config, and a project holding notes.txt."""
+    home, workdir = agent_dirs(tmp_path)
+    (home / ".codex").mkdir()
     (home / ".codex" / "config.toml").write_text(CODEX_CONFIG)
-    workdir = tmp_path / "project"
-    workdir.mkdir()
     (workdir / "notes.txt").write_text(NOTES + "\n")
-    standin = ResponsesStandIn(command=COMMAND, websocket=websocket)
-    async with serving(standin) as upstream:
-        env = agent_env(home, codex.parent, OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=f"{upstream}/v1")
-        # `printenv OPENAI_API_KEY | codex login --with-api-key`: offline, it only writes auth.json.
-        code, _, err = await run([str(codex), "login", "--with-api-key"], workdir, env, API_KEY.encode())
-        assert code == 0, err
-        tap = [sys.executable, "-m", "claude_tap", "--tap-client", "codex", "--tap-no-open", "--"]
-        prompt = ["exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
-        code, out, err = await run([*tap, *prompt, "What does notes.txt say?"], workdir, env)
+    return home, workdir
+
+
+async def codex_exec(
+    codex: Path, home: Path, workdir: Path, env: dict[str, str], tap_args: list[str], upstream: str,
+    standin: ResponsesStandIn,
+) -> CodexRun:  # fmt: skip
+    """`codex login`, then `codex exec` through the tap with `tap_args`; the upstream must be serving."""
+    # `printenv OPENAI_API_KEY | codex login --with-api-key`: offline, it only writes auth.json.
+    code, _, err = await run([str(codex), "login", "--with-api-key"], workdir, env, API_KEY.encode())
+    assert code == 0, err
+    tap = [sys.executable, "-m", "claude_tap", "--tap-client", "codex", "--tap-no-open", *tap_args, "--"]
+    prompt = ["exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+    code, out, err = await run([*tap, *prompt, "What does notes.txt say?"], workdir, env)
     traces = sorted((home / ".claude-tap").rglob("trace.jsonl.zst"))
     assert len(traces) == 1, (traces, err)
     records = whole_records(traces[0])
     html = (traces[0].parent / "trace.html").read_text()
     return CodexRun(code, out, err, standin, upstream, records, html)
+
+
+async def run_codex_through_tap(tmp_path: Path, *, websocket: bool) -> CodexRun:
+    codex = find_agent("codex")
+    home, workdir = codex_dirs(tmp_path)
+    standin = ResponsesStandIn(command=COMMAND, websocket=websocket)
+    async with serving(standin.app()) as upstream:
+        env = agent_env(home, codex.parent, OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=f"{upstream}/v1")
+        return await codex_exec(codex, home, workdir, env, [], upstream, standin)
 
 
 def assert_codex_answered(result: CodexRun) -> None:

@@ -9,31 +9,25 @@ decrypts api.openai.com and reaches the loopback TLS Responses stand-in under th
 from __future__ import annotations
 
 import json
-import logging
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from claude_tap.normalize.session import normalize_records
-from claude_tap.proxy.ca import LocalCa
 from tests.e2e.agents import agent_env, find_agent
+from tests.e2e.real_cli import serving_as
 from tests.e2e.responses_standin import ResponsesStandIn
-from tests.e2e.tap_process import whole_records
 from tests.e2e.test_codex_cli import (
     ANSWER,
     API_KEY,
-    CODEX_CONFIG,
     COMMAND,
     NOTES,
     CodexRun,
     assert_no_key_anywhere,
     assert_tool_round_trip,
+    codex_dirs,
+    codex_exec,
     redacted,
-    run,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -41,44 +35,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 UPSTREAM = "https://api.openai.com"
 
 
-@asynccontextmanager
-async def serving_tls(standin: ResponsesStandIn, vendor: LocalCa) -> AsyncIterator[int]:
-    runner = web.AppRunner(standin.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=vendor.server_context("api.openai.com"))
-    await site.start()
-    try:
-        yield site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    finally:
-        await runner.cleanup()
-
-
 async def run_codex_forward(tmp_path: Path, *, websocket: bool) -> CodexRun:
     codex = find_agent("codex")
-    home = tmp_path / "home"
-    (home / ".codex").mkdir(parents=True)
-    (home / ".codex" / "config.toml").write_text(CODEX_CONFIG)
-    workdir = tmp_path / "project"
-    workdir.mkdir()
-    (workdir / "notes.txt").write_text(NOTES + "\n")
-    vendor = LocalCa.load_or_create(tmp_path / "vendor-ca", logging.getLogger("test").warning)
+    home, workdir = codex_dirs(tmp_path)
     standin = ResponsesStandIn(command=COMMAND, websocket=websocket)
-    async with serving_tls(standin, vendor) as port:
+    async with serving_as(standin.app(), "api.openai.com", tmp_path) as vendor:
         env = agent_env(home, codex.parent, OPENAI_API_KEY=API_KEY)
-        code, _, err = await run([str(codex), "login", "--with-api-key"], workdir, env, API_KEY.encode())
-        assert code == 0, err
-        tap = [
-            sys.executable, "-m", "claude_tap", "--tap-client", "codex", "--tap-no-open",
-            "--tap-proxy-mode", "forward", "--tap-upstream-ca", str(vendor.cert_path),
-            "--tap-resolve", f"api.openai.com:443:127.0.0.1:{port}", "--",
-        ]  # fmt: skip
-        prompt = ["exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
-        code, out, err = await run([*tap, *prompt, "What does notes.txt say?"], workdir, env)
-    traces = sorted((home / ".claude-tap").rglob("trace.jsonl.zst"))
-    assert len(traces) == 1, (traces, err)
-    records = whole_records(traces[0])
-    html = (traces[0].parent / "trace.html").read_text()
-    return CodexRun(code, out, err, standin, UPSTREAM, records, html)
+        tap_args = ["--tap-proxy-mode", "forward", *vendor.tap_args]
+        return await codex_exec(codex, home, workdir, env, tap_args, UPSTREAM, standin)
 
 
 def assert_codex_answered(result: CodexRun) -> None:

@@ -19,7 +19,7 @@ import pytest
 from claude_tap.normalize.session import normalize_records
 from tests.e2e.agents import agent_env, find_agent
 from tests.e2e.gemini_standin import GeminiStandIn
-from tests.e2e.real_cli import TapRun, run_through_tap, serving, serving_as
+from tests.e2e.real_cli import TapRun, agent_dirs, run_through_tap, serving, serving_as
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -40,11 +40,9 @@ PROMPT = ["-m", MODEL, "-p", "What does notes.txt say?", "--output-format", "tex
 def gemini_world(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     """(home, working directory, environment) for a Gemini CLI signed in with an API key."""
     gemini = find_agent("gemini")
-    home = tmp_path / "home"
-    (home / ".gemini").mkdir(parents=True)
+    home, workdir = agent_dirs(tmp_path)
+    (home / ".gemini").mkdir()
     (home / ".gemini" / "settings.json").write_text(json.dumps(SETTINGS))
-    workdir = tmp_path / "project"
-    workdir.mkdir()
     (workdir / "notes.txt").write_text(NOTES + "\n")
     # Headless runs refuse an untrusted folder.
     env = agent_env(home, gemini.parent, GEMINI_API_KEY=API_KEY, GEMINI_CLI_TRUST_WORKSPACE="true")

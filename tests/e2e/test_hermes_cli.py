@@ -27,7 +27,7 @@ import pytest
 
 from claude_tap.normalize.session import normalize_records
 from tests.e2e.agents import agent_env, find_agent
-from tests.e2e.real_cli import run_through_tap, serving, serving_as
+from tests.e2e.real_cli import agent_dirs, run_through_tap, serving, serving_as
 from tests.e2e.text_standins import ANSWER_PREFIX, REFUSAL, TextStandIn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -38,10 +38,7 @@ MODEL = "gpt-standin"
 
 async def test_hermes_with_a_custom_provider_is_recorded_in_reverse_mode(tmp_path: Path) -> None:
     hermes = find_agent("hermes")
-    home = tmp_path / "home"
-    home.mkdir()
-    workdir = tmp_path / "project"
-    workdir.mkdir()
+    home, workdir = agent_dirs(tmp_path)
     standin = TextStandIn()
     async with serving(standin.app()) as upstream:
         target = f"{upstream}/v1"
@@ -78,10 +75,7 @@ async def test_hermes_with_a_custom_provider_is_recorded_in_reverse_mode(tmp_pat
 
 async def test_hermes_is_recorded_in_forward_mode_its_default(tmp_path: Path) -> None:
     hermes = find_agent("hermes")
-    home = tmp_path / "home"
-    home.mkdir()
-    workdir = tmp_path / "project"
-    workdir.mkdir()
+    home, workdir = agent_dirs(tmp_path)
     standin = TextStandIn()
     key = "sk-or-v1-e2e-dummy-key-0123456789abcdef"
     async with serving_as(standin.app(), "openrouter.ai", tmp_path) as vendor:
@@ -104,10 +98,7 @@ async def test_hermes_is_recorded_in_forward_mode_its_default(tmp_path: Path) ->
 
 async def test_a_failed_model_call_shows_in_the_summary_though_hermes_exits_0(tmp_path: Path) -> None:
     hermes = find_agent("hermes")
-    home = tmp_path / "home"
-    home.mkdir()
-    workdir = tmp_path / "project"
-    workdir.mkdir()
+    home, workdir = agent_dirs(tmp_path)
     standin = TextStandIn(refuse_status=400)
     async with serving(standin.app()) as upstream:
         env = agent_env(home, hermes.parent, OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=f"{upstream}/v1")

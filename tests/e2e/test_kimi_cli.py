@@ -20,7 +20,7 @@ import pytest
 
 from claude_tap.normalize.session import normalize_records
 from tests.e2e.agents import agent_env, find_agent
-from tests.e2e.real_cli import run_through_tap, serving
+from tests.e2e.real_cli import agent_dirs, run_through_tap, serving
 from tests.e2e.tap_process import run_tap, tap_env, write_script
 from tests.e2e.text_standins import ANSWER_PREFIX, REASONING, TextStandIn
 
@@ -46,10 +46,8 @@ api_key = "{key}"
 
 async def test_kimi_cli_is_recorded_with_its_reasoning(tmp_path: Path) -> None:
     kimi = find_agent("kimi")
-    home = tmp_path / "home"
-    (home / ".kimi").mkdir(parents=True)
-    workdir = tmp_path / "project"
-    workdir.mkdir()
+    home, workdir = agent_dirs(tmp_path)
+    (home / ".kimi").mkdir()
     standin = TextStandIn()
     async with serving(standin.app()) as upstream:
         config = CONFIG.format(model=MODEL, upstream=f"{upstream}/coding/v1", key=API_KEY)

@@ -19,7 +19,7 @@ import pytest
 
 from claude_tap.normalize.session import normalize_records
 from tests.e2e.agents import agent_env, find_agent
-from tests.e2e.real_cli import run_through_tap, serving, serving_as
+from tests.e2e.real_cli import agent_dirs, run_through_tap, serving, serving_as
 from tests.e2e.text_standins import ANSWER_PREFIX, TextStandIn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -30,10 +30,7 @@ MODEL = "claude-sonnet-4-5"
 
 async def test_opencode_with_the_anthropic_provider_is_recorded_in_reverse_mode(tmp_path: Path) -> None:
     opencode = find_agent("opencode")
-    home = tmp_path / "home"
-    home.mkdir()
-    workdir = tmp_path / "project"
-    workdir.mkdir()
+    home, workdir = agent_dirs(tmp_path)
     standin = TextStandIn()
     async with serving(standin.app()) as upstream:
         env = agent_env(
@@ -76,10 +73,7 @@ async def test_opencode_with_the_anthropic_provider_is_recorded_in_reverse_mode(
 
 async def test_opencode_is_recorded_in_forward_mode_its_default(tmp_path: Path) -> None:
     opencode = find_agent("opencode")
-    home = tmp_path / "home"
-    home.mkdir()
-    workdir = tmp_path / "project"
-    workdir.mkdir()
+    home, workdir = agent_dirs(tmp_path)
     standin = TextStandIn()
     async with serving_as(standin.app(), "api.anthropic.com", tmp_path) as vendor:
         env = agent_env(

@@ -18,7 +18,7 @@ import pytest
 
 from claude_tap.normalize.session import normalize_records
 from tests.e2e.agents import agent_env, find_agent
-from tests.e2e.real_cli import run_through_tap, serving, serving_as
+from tests.e2e.real_cli import agent_dirs, run_through_tap, serving, serving_as
 from tests.e2e.text_standins import ANSWER_PREFIX, TextStandIn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -29,11 +29,9 @@ MODEL = "gpt-4o-mini"
 
 async def test_pi_with_the_openai_provider_is_recorded_in_reverse_mode(tmp_path: Path) -> None:
     pi = find_agent("pi")
-    home = tmp_path / "home"
+    home, workdir = agent_dirs(tmp_path)
     agent_dir = home / ".pi" / "agent"
     agent_dir.mkdir(parents=True)
-    workdir = tmp_path / "project"
-    workdir.mkdir()
     standin = TextStandIn()
     async with serving(standin.app()) as upstream:
         models = json.dumps({"providers": {"openai": {"baseUrl": f"{upstream}/v1"}}})
@@ -67,10 +65,7 @@ async def test_pi_with_the_openai_provider_is_recorded_in_reverse_mode(tmp_path:
 
 async def test_pi_is_recorded_in_forward_mode_its_default(tmp_path: Path) -> None:
     pi = find_agent("pi")
-    home = tmp_path / "home"
-    home.mkdir()
-    workdir = tmp_path / "project"
-    workdir.mkdir()
+    home, workdir = agent_dirs(tmp_path)
     standin = TextStandIn()
     async with serving_as(standin.app(), "api.openai.com", tmp_path) as vendor:
         env = agent_env(home, pi.parent, OPENAI_API_KEY=API_KEY, PI_OFFLINE="1")

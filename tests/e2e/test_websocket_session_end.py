@@ -12,8 +12,6 @@ the upstream is the Responses stand-in of the real-Codex tests, or one that neve
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import pytest
 from aiohttp import web
 
 from claude_tap.store.reader import read_records
+from tests.e2e.real_cli import serving
 from tests.e2e.responses_standin import ResponsesStandIn
 from tests.e2e.tap_process import only_session_dir, run_tap, tap_env, write_script
 
@@ -51,19 +50,6 @@ async def main():
 
 asyncio.run(asyncio.wait_for(main(), 20))
 """
-
-
-@asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 def never_finishing_app() -> web.Application:
