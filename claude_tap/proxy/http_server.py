@@ -17,6 +17,7 @@ This module knows nothing about clients, API formats or the trace file.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -72,7 +73,8 @@ class _RequestHandler(RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        # Only the parser's refusals: our handlers' own failures are in their exchange already.
-        if isinstance(exc, HttpProcessingError):
+        # Only the parser's refusals (its own status, 400): a handler's exception comes here as a 500,
+        # and the relay has recorded it in its exchange already (a body cut by a parser error too).
+        if status != HTTPStatus.INTERNAL_SERVER_ERROR and isinstance(exc, HttpProcessingError):
             self._refused(refusal_reason(status, exc))
         return super().handle_error(request, status, exc, message)
