@@ -16,8 +16,10 @@ This module knows nothing about sockets or API formats.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import os
 import signal
 import sys
 import threading
@@ -30,6 +32,8 @@ from claude_tap.store.recorder import read_frame, write_frame
 from claude_tap.store.writer import Record, TraceWriter
 
 logger = logging.getLogger("claude_tap")
+
+RECORDER_NICENESS = 19
 
 
 class _Channel:
@@ -77,6 +81,7 @@ class _Recorder:
             self.redactor.remember(form, replacement)
         self._shared = {form for form, _ in self.redactor.remembered_pairs()}
         self._collector = SessionCollector() if self._html_path is not None else None
+        self._unmodelled: list[Record] = []  # written, not yet in the model
         self.writer = TraceWriter(
             Path(init["trace"]), init["session"], self.redactor, on_record=self._on_record
         )
@@ -84,10 +89,10 @@ class _Recorder:
     def _on_record(self, record: Record) -> None:
         # In the writer thread, once the record is on disk.
         if self._collector is not None:
-            self._collector.add(record)
-            # What the model keeps lives to the end and holds no cycles: out of the collector's
-            # sight, so collections do not walk a heap that grows with the session.
-            gc.freeze()
+            # The trace comes first: while exchanges wait to be written, the model waits for a gap.
+            self._unmodelled.append(record)
+            if self.writer.is_idle:
+                self._catch_up_model()
         if self._is_live:
             self._channel.send(("record", record))
         if self.redactor.remembered > len(self._shared):
@@ -95,6 +100,16 @@ class _Recorder:
             for form, _ in new:
                 self._shared.add(form)
                 self._channel.send(("secret", form))
+
+    def _catch_up_model(self) -> None:
+        if self._collector is None:
+            return
+        for record in self._unmodelled:
+            self._collector.add(record)
+        self._unmodelled.clear()
+        # What the model keeps lives to the end and holds no cycles: out of the collector's sight,
+        # so collections do not walk a heap that grows with the session.
+        gc.freeze()
 
     def finish(self, exit_code: int | None, parent_dropped: int) -> dict[str, Any]:
         self.writer.count_dropped(parent_dropped)
@@ -110,6 +125,7 @@ class _Recorder:
         try:
             from claude_tap.viewer.html import write_html
 
+            self._catch_up_model()
             info, turns = self._collector.finish()
             write_html(self._html_path, info, turns)
         except Exception as error:  # reported by the tap, which may try again from the trace file
@@ -123,6 +139,10 @@ class _Recorder:
 
 def main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Second in line for a CPU: on a small machine the agent, the proxy and the model's answers come
+    # first; the recording catches up in the gaps (its queue in the proxy is bounded: see recorder.py).
+    with contextlib.suppress(OSError):
+        os.nice(RECORDER_NICENESS)
     channel = _Channel(stdout)
     first = read_frame(stdin)
     if not isinstance(first, tuple) or first[0] != "init":

@@ -155,6 +155,11 @@ class TraceWriter:
                         return False
             time.sleep(_FULL_QUEUE_POLL_S)
 
+    @property
+    def is_idle(self) -> bool:
+        """Nothing waits to be written (a good moment for work that can wait)."""
+        return self._queue.empty()
+
     def count_dropped(self, n: int) -> None:
         """Add exchanges lost before they reached this writer (the recorder process's feeder)."""
         with self._submit_lock:
