@@ -2,21 +2,21 @@
 
 Building a record (content decoding, SSE parsing, reassembly, redaction, JSON, zstd) and the viewer
 model is Python work; in a thread it competes with the event loop that relays the agent's bytes. The
-proxy process therefore only hands each finished exchange to `RecorderProcess.submit` (a non-blocking
-put); a sender thread pickles it onto a pipe, and a child process (store/recorder_main.py) runs the
-`TraceWriter` and builds the viewer model record by record, so that at the end it writes trace.html
-from a model it already has.
+proxy process therefore only encodes each finished exchange (`RecorderProcess.submit`: plain tuples
+with its bytes kept raw, store/wire.py) and queues it; a sender thread writes it onto a pipe, and a
+child process (store/recorder_main.py, at low priority) runs the `TraceWriter`, builds the viewer model
+record by record, and at the end writes trace.html from the model it already has.
 
     parent                                          child (python -m claude_tap.store.recorder_main)
     submit(exchange) -> queue -> sender thread  ==pipe==>  TraceWriter -> trace.jsonl.zst
-                                                           SessionCollector -> trace.html at close
+                                                           SessionCollector -> trace.html, index
     on_record(record) <- reader thread          <==pipe==  each stored record (live viewer only),
                                                            secrets learned, log lines, the final stats
 
-Frames are an 8-byte length and a pickle, both ways (the child is our own program, run from the same
-interpreter). Never blocks the caller: when the queue holds `max_queued_bytes` (or `max_queued`
-exchanges), an exchange is dropped and counted. If the child dies, forwarding goes on: later
-exchanges are counted as dropped, and `close` says what happened.
+A frame is two 8-byte lengths, a pickle of plain values, then the raw bytes (see `encode_frame`); the
+child is our own program, run from the same interpreter and package. Never blocks the caller: when
+the queue holds `max_queued_bytes` (or `max_queued` exchanges), an exchange is dropped and counted. If
+the child dies, forwarding goes on: later exchanges are counted as dropped, and `close` says so.
 
 The child runs in its own session: a Ctrl+C at the terminal is for the agent and the tap, and a
 recorder that outlives a killed tap still closes the trace and writes the viewer (EOF on its input).
