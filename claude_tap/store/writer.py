@@ -1,4 +1,5 @@
 """Writes one session's trace: a thread fed by a bounded queue, one zstd stream, one record per line.
+In a run it lives in the recorder process (store/recorder.py), off the proxy's GIL.
 
 The proxy hands over finished exchanges with `submit`, which never blocks: when the queue is full
 the exchange is dropped and counted, because forwarding must never wait for the disk. The thread
