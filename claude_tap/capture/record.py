@@ -54,6 +54,10 @@ def build_record(
     request = exchange.request
     upstream_url = request.upstream_url if request is not None else ""
     failure = _failure(exchange)
+    response = _response_part(exchange, defer_base64)
+    if failure is not None and _answered_before_the_cut(exchange, failure, response):
+        failure = None
+    response["complete"] = failure is None and exchange.finished_at is not None
     return {
         "type": "exchange",
         "id": exchange_id,
@@ -63,7 +67,7 @@ def build_record(
         "ttfb_ms": exchange.offset_ms(exchange.response.at) if exchange.response is not None else None,
         "duration_ms": exchange.offset_ms(exchange.finished_at) if exchange.finished_at is not None else None,
         "request": _request_part(exchange, exchange_id, defer_base64, history),
-        "response": _response_part(exchange, defer_base64, failure),
+        "response": response,
         "upstream": upstream_base(upstream_url),
         "error": failure.reason if failure is not None else None,
     }
@@ -83,6 +87,16 @@ def _failure(exchange: Exchange) -> Failed | None:
     path = exchange.request.path if exchange.request is not None else ""
     texts = [(message.direction, message.data) for message in exchange.ws_messages if message.kind == "text"]
     return None if formats.websocket_unanswered(path, texts) == 0 else failure
+
+
+def _answered_before_the_cut(exchange: Exchange, failure: Failed, response: ResponsePart) -> bool:
+    """A stream cut by its client or by the tap's stop after its API's final event was whole: Codex
+    hangs up the moment it has read response.completed, and the tap stops as the client exits, both
+    possibly before the upstream's end of stream reached the proxy."""
+    if not (failure.by_client or failure.by_stop) or exchange.transport is not Transport.SSE:
+        return False
+    path = exchange.request.path if exchange.request is not None else ""
+    return formats.stream_finished(path, response.get("events", []))
 
 
 def headers_dict(headers: Headers) -> dict[str, str]:
@@ -151,14 +165,15 @@ def _body_delta(
     return fields
 
 
-def _response_part(exchange: Exchange, defer_base64: bool, failure: Failed | None) -> ResponsePart:
+def _response_part(exchange: Exchange, defer_base64: bool) -> ResponsePart:
+    """The response, `complete` left for the caller, who knows whether a cut mattered."""
     response = exchange.response
     headers: Headers = response.headers if response is not None else ()
     part: ResponsePart = {
         "status": response.status if response is not None else None,
         "headers": headers_dict(headers),
         "body_bytes": sum(len(chunk.data) for chunk in exchange.response_chunks),
-        "complete": failure is None and exchange.finished_at is not None,
+        "complete": False,
     }
     if exchange.transport is Transport.WEBSOCKET:
         part["events"] = [_ws_event(exchange, message) for message in exchange.ws_messages]

@@ -5,7 +5,8 @@ stream events to the final response object that API returns without streaming. `
 recognises the API from the event payloads, with the request path as a hint when they say
 nothing; `reassemble` does both and never raises: unreadable events are skipped and listed under
 `common.NOTES_KEY` in the result. `websocket_unanswered` says, for an API spoken over a WebSocket,
-how many requests on the socket never got their final answer.
+how many requests on the socket never got their final answer; `stream_finished`, whether a stream
+holds its API's final event.
 
 Knows nothing about HTTP, sockets, clients or the trace file.
 """
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 from claude_tap.capture.bodies import parse_json
 from claude_tap.capture.formats import anthropic, chat_completions, gemini, openai_responses
-from claude_tap.capture.formats.common import SHAPE_ERRORS, EventLike, read_event
+from claude_tap.capture.formats.common import DONE, SHAPE_ERRORS, EventLike, read_event
 from claude_tap.capture.records import JsonValue
 
 Reassembler = Callable[[Iterable[EventLike]], dict[str, JsonValue]]
@@ -85,6 +86,34 @@ def reassemble(path: str, events: Iterable[EventLike]) -> dict[str, JsonValue] |
     if api is None:
         return None
     return REASSEMBLERS[api](events)
+
+
+# The event each API ends a whole answer with (Gemini has none: its stream just ends).
+_FINAL_EVENTS: dict[str, Callable[[str, JsonValue], bool]] = {
+    anthropic.API: lambda name, payload: isinstance(payload, dict) and payload.get("type") == "message_stop",
+    openai_responses.API: lambda name, payload: (
+        isinstance(payload, dict) and payload.get("type") in openai_responses.FINAL_TYPES
+    ),
+    chat_completions.API: lambda name, payload: payload == DONE,
+}
+
+
+def stream_finished(path: str, events: Iterable[EventLike]) -> bool:
+    """Whether a stream holds its API's final event: its answer was whole, so a client (or the tap's
+    stop) that cut the connection after it cut nothing short. False for an API without one."""
+    events = list(events)
+    api = detect_api(path, events)
+    is_final = _FINAL_EVENTS.get(api) if api is not None else None
+    if is_final is None:
+        return False
+    for event in reversed(events):  # the end is at the end
+        try:
+            name, payload = read_event(event)
+        except SHAPE_ERRORS:
+            continue
+        if is_final(name, payload):
+            return True
+    return False
 
 
 def websocket_unanswered(path: str, messages: Iterable[tuple[str, bytes]]) -> int | None:

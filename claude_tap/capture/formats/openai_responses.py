@@ -31,7 +31,8 @@ from claude_tap.capture.records import JsonValue
 API = "openai_responses"
 
 _SNAPSHOTS = ("response.created", "response.in_progress", "response.queued")
-_TERMINAL = ("response.completed", "response.failed", "response.incomplete")
+FINAL_TYPES = ("response.completed", "response.failed", "response.incomplete")
+_TERMINAL = FINAL_TYPES
 
 _MESSAGE_ITEM: dict[str, JsonValue] = {"type": "message", "role": "assistant", "content": []}
 _REASONING_ITEM: dict[str, JsonValue] = {"type": "reasoning", "summary": []}
