@@ -7,6 +7,7 @@ normalizer; the index is a real SQLite file in tmp_path.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import logging
 import shutil
 import sqlite3
@@ -185,7 +186,7 @@ def test_a_file_that_is_not_an_index_is_corrupt(tmp_path: Path) -> None:
 
 def test_an_index_of_another_schema_version_is_corrupt(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite3"
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:  # `with connect()` commits, never closes
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(IndexCorruptError, match="schema version 99"):
         SessionIndex.open(path)
