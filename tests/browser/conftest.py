@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from claude_tap.normalize.model import SessionInfo, Turn
 from claude_tap.viewer.html import write_html
-from tests.browser.fixtures.turns import SESSION_INFO
+from tests.browser.fixtures.turns import SESSION_INFO, sample_turns
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,6 +61,20 @@ class PageProblems:
     def _on_dialog(self, dialog: Any) -> None:
         self.dialogs.append(dialog.message)
         dialog.dismiss()
+
+
+@pytest.fixture(scope="module")
+def module_page(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+    """One page of the sample session for a whole module whose tests only call the page's functions
+    and change nothing."""
+    path = tmp_path_factory.mktemp("module-page") / "trace.html"
+    write_html(path, SESSION_INFO, sample_turns())
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-ready=true]")
+    yield page
+    context.close()
 
 
 @pytest.fixture

@@ -5,30 +5,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
-from claude_tap.viewer.html import write_html
 from tests.browser.conftest import OpenViewer
-from tests.browser.fixtures.turns import SESSION_INFO, make_turn, sample_turns, text, user
+from tests.browser.fixtures.turns import make_turn, text, user
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def module_page(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    """One page for the whole module: these tests only call functions, they change nothing."""
-    path = tmp_path_factory.mktemp("hardening") / "trace.html"
-    write_html(path, SESSION_INFO, sample_turns())
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(path.as_uri())
-    page.wait_for_selector("body[data-ready=true]")
-    yield page
-    context.close()
 
 
 def curl_for(page: Page, turn: dict) -> str:

@@ -7,28 +7,13 @@ import json
 import random
 import shutil
 import subprocess
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
-from claude_tap.viewer.html import write_html
-from tests.browser.fixtures.turns import SESSION_INFO, make_turn, sample_turns
+from tests.browser.fixtures.turns import make_turn
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def module_page(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    """One page for the whole module: these tests only call functions, they change nothing."""
-    path = tmp_path_factory.mktemp("units") / "trace.html"
-    write_html(path, SESSION_INFO, sample_turns())
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(path.as_uri())
-    page.wait_for_selector("body[data-ready=true]")
-    yield page
-    context.close()
 
 
 def edit_script(page: Page, a: list, b: list) -> list:
