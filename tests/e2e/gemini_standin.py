@@ -15,14 +15,9 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.e2e.anthropic_standin import ReceivedRequest
+
 Payload = dict[str, Any]
-
-
-@dataclass
-class ReceivedRequest:
-    path_qs: str
-    headers: dict[str, str]
-    body: Any
 
 
 @dataclass
