@@ -42,6 +42,9 @@ import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_proxy import free_port, wait_listening
 
 from claude_tap.proxy.ca import CA_CERT_FILE, LocalCa
 from claude_tap.proxy.resolve import Resolve
@@ -54,12 +57,6 @@ SMALL_BODY = json.dumps(
     {"model": "m", "max_tokens": 64, "messages": [{"role": "user", "content": "x" * 900}]}
 )
 BLOCK = os.urandom(1024 * 1024)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---- the upstream ----------------------------------------------------------------------------------
@@ -119,15 +116,8 @@ def start_tap(
         "--tap-upstream-ca", str(vendor.cert_path), *how,
     ]  # fmt: skip
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("claude-tap did not start listening: " + proc.stderr.read().decode()[-2000:])  # type: ignore[union-attr]
+    wait_listening(proc, port)
+    return proc, port
 
 
 MITM_ADDON = """

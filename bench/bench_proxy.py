@@ -109,15 +109,22 @@ def start_tap(upstream_port: int, out_dir: Path) -> tuple[subprocess.Popen[bytes
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 20
+    wait_listening(proc, port)
+    return proc, port
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int, timeout_s: float = 20.0) -> None:
+    """Until the tap `proc` accepts connections on `port`; exits the benchmark with its stderr if not."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
+            return
         except OSError:
             time.sleep(0.05)
     proc.kill()
-    raise SystemExit("claude-tap did not start listening: " + proc.stderr.read().decode()[-2000:])
+    stderr = proc.stderr.read().decode()[-2000:] if proc.stderr is not None else ""
+    raise SystemExit("claude-tap did not start listening: " + stderr)
 
 
 def peak_rss_mb(pid: int) -> float:
