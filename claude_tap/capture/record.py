@@ -12,6 +12,7 @@ sockets, clocks, clients or the trace file.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -108,6 +109,7 @@ def headers_dict(headers: Headers) -> dict[str, str]:
     return joined
 
 
+@functools.lru_cache(maxsize=256)  # an agent calls the same few URLs thousands of times
 def upstream_base(url: str) -> str:
     """scheme://host[:port] of a URL (user info dropped: it may hold credentials); "" if none."""
     try:

@@ -8,6 +8,7 @@ This module knows nothing about records, files, sockets or clients.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from urllib.parse import unquote_plus, urlsplit
@@ -133,6 +134,8 @@ def _normalize(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
+# The predicates below are pure and asked about the same few hundred names on every record: cached.
+@functools.lru_cache(maxsize=4096)
 def is_secret_header(name: str) -> bool:
     """A header whose name is a known secret header or has a word containing token/secret/key/...
 
@@ -150,6 +153,7 @@ def is_secret_header(name: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
 def is_session_id_header(name: str) -> bool:
     """A header that is secret only by the word "session" (session-id, x-session-id): an identifier.
     A name that also says token/secret/key/auth/cookie (x-session-token) is a credential."""
@@ -176,6 +180,7 @@ def is_secret_env_name(name: str) -> bool:
     return any(word in _ENV_SECRET_WORDS for word in words) or bool(_ENV_SECRET_SUBSTRING_RE.search(upper))
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_field_name(name: str) -> bool:
     """A JSON field or command-line flag name that holds a secret (never a token count)."""
     normalized = _normalize(name)
