@@ -330,6 +330,13 @@ class BodyHistory:
     def encode(self, data: bytes, path: str, record_id: str) -> EncodedBody:
         """The body (JSON in UTF-8), parsed with what it repeats from the best earlier body and
         stored as a delta against it when that saves enough. Raises ValueError as `index_body` does."""
+        if len(data) < MIN_SAVED_BYTES:
+            # Too small to be stored as a delta, or to spare a later body more than it would save as
+            # its base: parsed whole and forgotten (most side requests, a benchmark's small calls).
+            value = _DECODER.decode(data.decode("utf-8"))
+            if not isinstance(value, dict):
+                raise ValueError("not a JSON object")
+            return EncodedBody(value, value, None)
         base = self._best_base(data, path)
         try:
             indexed, reuse = _walk(data, base.body if base is not None else None)

@@ -172,6 +172,22 @@ def test_what_is_not_a_json_object_is_refused(text: str) -> None:
         index_body(text.encode())
 
 
+@pytest.mark.parametrize("text", ["[1, 2]", '"text"', "{", '{"a": 1} tail', '{"a": NaN}', '{"a": [1, }', ""])
+def test_small_bodies_are_refused_like_large_ones(text: str) -> None:
+    # Bodies under MIN_SAVED_BYTES take a shorter path (parsed whole, never a base): same refusals.
+    with pytest.raises(ValueError):
+        BodyHistory().encode(text.encode(), "/v1/messages", "ex-1")
+
+
+def test_small_bodies_read_back_as_parsed_and_stay_whole() -> None:
+    bodies = [{"model": "m", "messages": [{"role": "user", "content": "h\u00e9 " * n}]} for n in (1, 3, 5)]
+    texts = [json.dumps(body) for body in bodies]
+    assert all(len(text.encode()) < MIN_SAVED_BYTES for text in texts)
+    for text, (encoded, resolved) in zip(texts, replay(texts), strict=True):
+        assert encoded.ref is None and encoded.value == json.loads(text)
+        assert resolved["request"]["body"] == json.loads(text)
+
+
 def test_a_reference_to_a_missing_base_keeps_the_stored_part_and_says_why() -> None:
     record = {
         "type": "exchange",
