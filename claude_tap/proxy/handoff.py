@@ -8,6 +8,11 @@ into the gap that follows. Measured with bench/bench_proxy.py (2 cores): first S
 tap +2.0 ms over direct when handed off at once, +0.75 ms with a 5 ms delay, the same as with no
 recording at all.
 
+Exchanges that end close together go over together: one timer, armed by the first of them, hands
+over every exchange waiting when it fires. Under a burst (2,500 small requests a second) that is one
+wake-up of the recorder's sender thread per few milliseconds instead of one per exchange (each a
+futex wake and a GIL hand-off: 8 % of the proxy's time, profiled with py-spy).
+
 `flush()` hands over everything still waiting; call it after the proxy stops, before the writer
 closes, so no exchange is left behind. This module knows nothing about the trace file.
 """
@@ -23,28 +28,32 @@ HANDOFF_DELAY_S = 0.005
 
 
 class DeferredSink:
-    """An ExchangeSink that passes each exchange on to `sink` after `delay_s`, on the running loop."""
+    """An ExchangeSink that passes exchanges on to `sink` about `delay_s` after they end, in the
+    order they ended, in batches, on the running loop."""
 
     def __init__(self, sink: ExchangeSink, delay_s: float = HANDOFF_DELAY_S) -> None:
         self._sink = sink
         self._delay_s = delay_s
-        self._waiting: dict[int, tuple[asyncio.TimerHandle, Exchange]] = {}
+        self._waiting: list[Exchange] = []
+        self._timer: asyncio.TimerHandle | None = None
 
     def submit(self, exchange: Exchange) -> None:
-        handle = asyncio.get_running_loop().call_later(self._delay_s, self._hand_over, exchange.seq)
-        self._waiting[exchange.seq] = (handle, exchange)
+        self._waiting.append(exchange)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._delay_s, self._hand_over)
 
     def flush(self) -> None:
         """Hand over every exchange still waiting, in the order they ended."""
-        for seq in list(self._waiting):
-            handle, _ = self._waiting[seq]
-            handle.cancel()
-            self._hand_over(seq)
+        if self._timer is not None:
+            self._timer.cancel()
+        self._hand_over()
 
     @property
     def waiting(self) -> int:
         return len(self._waiting)
 
-    def _hand_over(self, seq: int) -> None:
-        _, exchange = self._waiting.pop(seq)
-        self._sink.submit(exchange)
+    def _hand_over(self) -> None:
+        self._timer = None
+        batch, self._waiting = self._waiting, []
+        for exchange in batch:
+            self._sink.submit(exchange)
