@@ -60,6 +60,11 @@ def _seconds(value: float | None) -> str:
     return "" if value is None else f" ({value:g} s)"
 
 
+class RequestBodyRefused(Exception):
+    """The HTTP parser refused the rest of a request body being read (a malformed chunk): raised by
+    the body's reader (proxy/http_server.py); the message is the refusal's reason."""
+
+
 def connect_failure(
     upstream_url: str, exc: BaseException, *, connect_timeout_s: float, read_timeout_s: float
 ) -> UpstreamFailure:

@@ -6,6 +6,12 @@ runs: without this module such a request leaves only a traceback in proxy.log. H
 also handed to `refused`, which the modes point at `Relay.refused`, so the trace holds an exchange
 with only a failure: the agent (or whatever spoke to the port) did send something, and was told no.
 
+A refusal in the middle of a body (a malformed chunk after the handler started) is the request's own:
+aiohttp queues it as a message of its own and leaves the body's reader waiting for bytes that will
+never come, so the relay would hold the upstream request open until its read timeout and record
+nothing. Here the body's reader gets `RequestBodyRefused` at once instead; the relay records it in
+that request's exchange, answers 400, and the connection closes.
+
 The reason names the parser's complaint by its kind only: the parser's own message quotes the bytes
 it choked on, and those may be a secret header's.
 
@@ -22,8 +28,9 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_protocol import RequestHandler, _ErrInfo
 
+from claude_tap.proxy.failures import RequestBodyRefused
 from claude_tap.proxy.relay import MAX_HEADER_LINE_BYTES
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
@@ -50,6 +57,14 @@ def refusal_reason(status: int, error: HttpProcessingError) -> str:
     return f"refused by claude-tap's HTTP parser ({status}, {type(error).__name__}): not forwarded"
 
 
+def body_refusal_reason(error: HttpProcessingError) -> str:
+    """What the record says of a body refused halfway; what came before it is in the record."""
+    return (
+        f"the request body was refused by claude-tap's HTTP parser ({type(error).__name__}) "
+        "before it ended: the upstream request was dropped"
+    )
+
+
 class _Server(web.Server):
     def __init__(self, handler: Handler, refused: Refused, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
@@ -65,6 +80,21 @@ class _RequestHandler(RequestHandler):
     def __init__(self, manager: web.Server, refused: Refused, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._refused = refused
+
+    def data_received(self, data: bytes) -> None:
+        queued = len(self._messages)
+        super().data_received(data)
+        request = self._current_request
+        if request is None or len(self._messages) == queued or request.content.is_eof():
+            return
+        item = self._messages[-1]
+        refusal = item[0]
+        if isinstance(refusal, _ErrInfo) and isinstance(refusal.exc, HttpProcessingError):
+            # The refusal cut the body being read: it is that request's, answered and recorded by the
+            # relay; nothing on this connection is read after it.
+            self._messages.remove(item)
+            request.content.set_exception(RequestBodyRefused(body_refusal_reason(refusal.exc)))
+            self.close()
 
     def handle_error(
         self,

@@ -45,7 +45,14 @@ from claude_tap.capture.exchange import (
     ResponseStarted,
 )
 from claude_tap.proxy import websocket
-from claude_tap.proxy.failures import UpstreamFailure, connect_failure, describe, fail, without_query
+from claude_tap.proxy.failures import (
+    RequestBodyRefused,
+    UpstreamFailure,
+    connect_failure,
+    describe,
+    fail,
+    without_query,
+)
 from claude_tap.proxy.upstream import (
     Header,
     proxy_credentials,
@@ -214,6 +221,8 @@ class Relay:
                 **self.route_via_proxy(upstream_url, headers),
             )
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            if exchange.failure is not None:  # the client's body was refused: its fault, not the upstream's
+                return self.error_response(exchange, UpstreamFailure(400, exchange.failure.reason))
             failure = self.connect_failure(upstream_url, exc)
             await _read_rest_into_record(body)
             return self.error_response(exchange, failure)
@@ -314,10 +323,15 @@ def _request_body(request: web.BaseRequest, exchange: Exchange) -> bytes | Async
 
 
 async def _stream_request_body(reader: aiohttp.StreamReader, exchange: Exchange) -> AsyncIterator[bytes]:
-    """The client's body as it arrives: each chunk goes upstream first, then into the record."""
-    while chunk := await reader.readany():
-        yield chunk
-        exchange.feed(RequestChunk(time.monotonic(), chunk))
+    """The client's body as it arrives: each chunk goes upstream first, then into the record. A
+    body the parser refuses halfway fails the exchange and the upstream request with it."""
+    try:
+        while chunk := await reader.readany():
+            yield chunk
+            exchange.feed(RequestChunk(time.monotonic(), chunk))
+    except RequestBodyRefused as refusal:
+        fail(exchange, str(refusal))
+        raise
     exchange.feed(RequestEnded(time.monotonic()))
 
 

@@ -198,6 +198,26 @@ async def test_chunked_request_body_is_forwarded_chunked(
     assert body_of((await sink.one()).request_chunks) == b"hello world"
 
 
+async def test_a_chunked_body_the_parser_refuses_halfway_is_answered_and_recorded_at_once(
+    proxy: ReverseProxy, sink: ListSink
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port or 0)
+    writer.write(
+        b"POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+    )
+    await writer.drain()
+    await asyncio.sleep(0.2)  # the handler is reading the body, the upstream request is under way
+    writer.write(b"zz\r\nnot a chunk size\r\n")
+    answer = await asyncio.wait_for(reader.read(), 5)  # not the 30 s read timeout
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    assert answer.count(b"HTTP/1.1 ") == 1, answer  # one answer, then the connection closes
+    exchange = await sink.one()
+    assert exchange.failure is not None and "request body was refused" in exchange.failure.reason
+    assert body_of(exchange.request_chunks) == b"hello"  # what came before the refusal is kept
+    assert len(sink.exchanges) == 1  # the refusal is this request's, not another exchange
+
+
 async def test_request_body_reaches_upstream_before_the_client_has_sent_it_all(
     proxy: ReverseProxy, loopback: Loopback, sink: ListSink
 ) -> None:
