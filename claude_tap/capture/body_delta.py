@@ -314,6 +314,7 @@ class _Entry:
     path: str
     body: IndexedBody
     base_id: str | None  # the entry it continues, which it supersedes as a base once written
+    saved_bytes: int = 0  # of its text, left out of the stored form (0 when stored whole)
 
 
 class BodyHistory:
@@ -345,9 +346,10 @@ class BodyHistory:
         except IndexError:
             raise ValueError("the JSON text ends early") from None
         base_id = base.record_id if base is not None and _continues(base.body, reuse) else None
-        self._staged[record_id] = _Entry(record_id, path, indexed, base_id)
+        entry = self._staged[record_id] = _Entry(record_id, path, indexed, base_id)
         if base is None or reuse.saved_bytes < MIN_SAVED_BYTES:
             return EncodedBody(indexed.value, indexed.value, None)
+        entry.saved_bytes = reuse.saved_bytes
         stored: dict[str, JsonValue] = {}
         for key, value in indexed.value.items():
             if key in reuse.same:
@@ -358,6 +360,11 @@ class BodyHistory:
                 stored[key] = value
         ref: dict[str, JsonValue] = {"base": base.record_id, "same": reuse.same, "prefix": reuse.prefix}
         return EncodedBody(indexed.value, stored, ref)
+
+    def saved_bytes(self, record_id: str) -> int:
+        """How much of the staged body's text its stored form leaves out (0 if none, or not staged)."""
+        entry = self._staged.get(record_id)
+        return entry.saved_bytes if entry is not None else 0
 
     def commit(self, record_id: str) -> None:
         entry = self._staged.pop(record_id, None)

@@ -10,7 +10,8 @@ it through a single zstd stream, flushed (FLUSH_BLOCK, then the file) after ever
 - one frame with a 16 MB window lets zstd refer back to the previous requests, which repeat the
   growing conversation, so disk grows with new content, not with turns x context.
 
-Memory: an exchange that moved more than PIECEWISE_OVER_BYTES is never held as one line. Its record
+Memory: an exchange that moved more than PIECEWISE_OVER_BYTES, less what its request body repeats
+from an earlier one (capture/body_delta.py), is never held as one line. Its record
 is serialized piece by piece (`json_pieces`: long strings in slices, a binary body's base64 made
 slice by slice from the bytes), and each batch is scrubbed (redact.StreamScrubber), encoded and
 compressed before the next is made. A 20 MB binary upload is then held only as the bytes that
@@ -210,10 +211,12 @@ class TraceWriter:
             record: Record | None = None
             try:
                 if kind == "exchange":
-                    piecewise = wire_bytes(payload) > PIECEWISE_OVER_BYTES
+                    moved = wire_bytes(payload)
                     record_id = exchange_id(payload.seq)
                     record = self._build_exchange(payload)
                     payload = None  # the record holds what it needs; the exchange's bytes may go
+                    # What the record holds: a body stored as a delta leaves out what it repeats.
+                    piecewise = moved - self._history.saved_bytes(record_id) > PIECEWISE_OVER_BYTES
                     if record is not None and self._write(record, kind="exchange", piecewise=piecewise):
                         self._history.commit(record_id)
                     else:

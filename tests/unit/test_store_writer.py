@@ -420,6 +420,37 @@ def test_a_large_exchange_is_written_piecewise_as_the_very_line_of_the_record(tm
     assert shown == records  # the live viewer gets the text, not the deferred bytes
 
 
+def test_a_large_turn_stored_as_a_delta_is_written_in_one_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second turn moves more than PIECEWISE_OVER_BYTES, but its record holds only what is new:
+    # walking it piece by piece would cost four times the C encoder's time for nothing.
+    history = [{"role": "user", "content": f"step {n} " * 400} for n in range(400)]
+    turns = [
+        {"model": "m", "messages": history},
+        {"model": "m", "messages": [*history, {"role": "user", "content": "new"}]},
+    ]
+    bodies = [json.dumps(turn).encode() for turn in turns]
+    assert len(bodies[1]) > PIECEWISE_OVER_BYTES
+    walked: list[str] = []
+    real_pieces = json_pieces
+
+    def counting_pieces(value: object, *args: object) -> object:
+        if isinstance(value, dict) and value.get("type") == "exchange":  # the record, not a part of it
+            walked.append(str(value["id"]))
+        return real_pieces(value, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("claude_tap.store.writer.json_pieces", counting_pieces)
+    writer = TraceWriter(tmp_path / "t.zst", SESSION, Redactor())
+    for seq, body in enumerate(bodies, start=1):
+        writer.submit(upload(seq, in_chunks(body, 65536), content_type="application/json"))
+    assert writer.close(0).written == 2
+    assert walked == ["ex-000001"]  # the first turn is stored whole: piecewise
+    records, _ = read_all(tmp_path / "t.zst")
+    assert records[2]["request"]["body_ref"]["prefix"] == {"messages": 400}
+    assert records[2]["request"]["body"]["messages"] == [{"role": "user", "content": "new"}]
+
+
 def test_a_secret_inside_a_huge_body_is_scrubbed_wherever_pieces_and_batches_are_cut(tmp_path: Path) -> None:
     # The secret every 23 characters over 3 MB: nearly every cut (chunks of 65536 bytes, string
     # slices, batches of BATCH_CHARS) falls inside one of them.
