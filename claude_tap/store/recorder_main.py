@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import IO, Any
@@ -34,6 +35,10 @@ from claude_tap.store.writer import Record, TraceWriter
 logger = logging.getLogger("claude_tap")
 
 RECORDER_NICENESS = 19
+# The viewer model is built from written records after a pause in the traffic this long, or when
+# this many wait (about 0.04 ms each to model at the stop: at most a third of a second).
+MODEL_AFTER_GAP_S = 0.05
+MAX_UNMODELLED = 8192
 
 
 class _Channel:
@@ -82,6 +87,7 @@ class _Recorder:
         self._shared = {form for form, _ in self.redactor.remembered_pairs()}
         self._collector = SessionCollector() if self._html_path is not None else None
         self._unmodelled: list[Record] = []  # written, not yet in the model
+        self._last_record_at = 0.0
         self.writer = TraceWriter(
             Path(init["trace"]), init["session"], self.redactor, on_record=self._on_record
         )
@@ -89,9 +95,14 @@ class _Recorder:
     def _on_record(self, record: Record) -> None:
         # In the writer thread, once the record is on disk.
         if self._collector is not None:
-            # The trace comes first: while exchanges wait to be written, the model waits for a gap.
+            # The trace comes first; the model, needed only at the stop, waits for a gap in the
+            # traffic. An agent leaves seconds between its calls, so the model keeps up; under a
+            # burst it waits, up to MAX_UNMODELLED records (what the stop may have to catch up).
+            now = time.monotonic()
+            after_a_gap = now - self._last_record_at >= MODEL_AFTER_GAP_S
+            self._last_record_at = now
             self._unmodelled.append(record)
-            if self.writer.is_idle:
+            if len(self._unmodelled) >= MAX_UNMODELLED or (after_a_gap and self.writer.is_idle):
                 self._catch_up_model()
         if self._is_live:
             self._channel.send(("record", record))
@@ -100,6 +111,11 @@ class _Recorder:
             for form, _ in new:
                 self._shared.add(form)
                 self._channel.send(("secret", form))
+
+    @property
+    def unmodelled(self) -> int:
+        """Records written and not yet in the viewer model."""
+        return len(self._unmodelled)
 
     def _catch_up_model(self) -> None:
         if self._collector is None:

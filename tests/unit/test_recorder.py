@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import time
@@ -17,6 +18,7 @@ from claude_tap.capture.redact import Redactor
 from claude_tap.normalize.session import normalize_records
 from claude_tap.store.reader import read_records
 from claude_tap.store.recorder import RecorderProcess
+from claude_tap.viewer.payload import decode_payload
 from tests.factories import START_AT, exchange, json_post_exchange, session_record
 
 
@@ -141,3 +143,36 @@ def test_trace_and_viewer_are_private_whatever_the_umask(tmp_path: Path) -> None
     for path in (tmp_path / "trace.jsonl.zst", result.html_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert json.loads(json.dumps(result.stats.errors)) == []
+
+
+def test_the_viewer_model_waits_for_a_gap_in_a_burst_and_is_whole_at_the_stop(tmp_path: Path) -> None:
+    from claude_tap.store.recorder_main import MODEL_AFTER_GAP_S, _Channel, _Recorder
+
+    init = {
+        "trace": str(tmp_path / "trace.jsonl.zst"),
+        "html": str(tmp_path / "trace.html"),
+        "session": session_record(),
+        "secrets": [],
+        "live": False,
+    }
+    with open(os.devnull, "wb") as sink:
+        recorder = _Recorder(init, _Channel(sink))
+        for seq in range(1, 41):  # a burst: each record follows the last within the gap
+            recorder.writer.submit(conversation_exchange(seq, turns=1), block=True)
+        deadline = time.monotonic() + 10
+        while recorder.writer.stats.written < 40 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert recorder.unmodelled >= 30  # relaying comes first: modelling waited
+        time.sleep(MODEL_AFTER_GAP_S * 2)
+        recorder.writer.submit(conversation_exchange(41, turns=1), block=True)  # after a pause
+        while recorder.writer.stats.written < 41 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert recorder.unmodelled == 0
+        for seq in range(42, 52):
+            recorder.writer.submit(conversation_exchange(seq, turns=1), block=True)
+        final = recorder.finish(exit_code=0, parent_dropped=0)
+    assert final["html"] == str(tmp_path / "trace.html") and final["stats"].written == 51
+    encoded = re.search(r'id="tap-payload">([^<]+)</script>', (tmp_path / "trace.html").read_text())
+    assert encoded is not None
+    payload = decode_payload(encoded.group(1))
+    assert len(payload["turns"]) == 51  # the tail of the burst too, modelled at the stop
