@@ -4,6 +4,7 @@ in one run, one request after another as the agent sends them.
 
     python bench/bench_long_session.py                 # 400 turns (about 450 MB of requests)
     python bench/bench_long_session.py --turns 120     # quicker look
+    python bench/bench_long_session.py --mode forward  # the same over HTTPS, the tap as forward proxy
 
 What it prints (2-core machines: close other work first):
 - tap CPU per request (the proxy process plus its recorder process), first 50 vs last 50 turns, and the
@@ -12,6 +13,11 @@ What it prints (2-core machines: close other work first):
 - the time from SIGINT to exit, with trace.html written; trace bytes per request;
 - `claude-tap export` of the trace to HTML: seconds and peak RSS; the same for the session written in
   the earlier claude-tap's JSONL (a full body on every line).
+
+With --mode forward everything speaks TLS: the upstream serves api.bench.test with a certificate of a
+throwaway CA; the client reaches it directly through a resolver rule, through the tap as its HTTPS
+proxy (the tap decrypts with its own CA and reaches the upstream through --tap-resolve), and through
+the thinnest relay, which then terminates TLS too (the same name and CA) and forwards over TLS.
 
 Every process listens on 127.0.0.1 only; the upstream answers each request with a short Anthropic
 stream. Request bodies come from bench/make_session.py's generator (seeded: the same bytes each run).
@@ -24,6 +30,7 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
@@ -39,9 +46,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_proxy import free_port, start_tap
+from bench_proxy import wait_listening as wait_tap_listening
 from make_session import SessionGenerator
 
+from claude_tap.proxy.ca import CA_CERT_FILE, LocalCa
+from claude_tap.proxy.resolve import Resolve
+from claude_tap.proxy.resolver import MappedResolver
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+API = "api.bench.test"  # the upstream's name in forward mode
 WINDOW = 50
 STREAM = b"".join(
     [
@@ -66,7 +79,12 @@ STREAM = b"".join(
 # ---- the processes ---------------------------------------------------------------------------------
 
 
-async def serve_upstream(port: int) -> None:
+def vendor_ca(ca_dir: str) -> LocalCa:
+    """The throwaway CA the upstream's (and the TLS relay's) certificate comes from."""
+    return LocalCa.load_or_create(Path(ca_dir), print)
+
+
+async def serve_upstream(port: int, ca_dir: str | None = None) -> None:
     async def answer(request: web.Request) -> web.StreamResponse:
         await request.read()
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
@@ -77,12 +95,21 @@ async def serve_upstream(port: int) -> None:
 
     app = web.Application(client_max_size=64 << 20)
     app.router.add_route("*", "/{tail:.*}", answer)
-    await _serve(app, port)
+    await _serve(app, port, ca_dir)
 
 
-async def serve_relay(port: int, upstream: str) -> None:
-    """The floor: read the request, send it upstream, stream the answer back. No recording."""
-    session = aiohttp.ClientSession(auto_decompress=False)
+async def serve_relay(port: int, upstream: str, ca_dir: str | None = None) -> None:
+    """The floor: read the request, send it upstream, stream the answer back. No recording. With
+    `ca_dir` it terminates TLS as api.bench.test and reaches `upstream` (its port) over TLS."""
+    if ca_dir is None:
+        session = aiohttp.ClientSession(auto_decompress=False)
+    else:
+        upstream_port = int(upstream.rsplit(":", 1)[1])
+        resolver = MappedResolver([Resolve(API, 443, "127.0.0.1", upstream_port)])
+        trusting = ssl.create_default_context(cafile=str(vendor_ca(ca_dir).cert_path))
+        connector = aiohttp.TCPConnector(resolver=resolver, ssl=trusting)
+        session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        upstream = f"https://{API}"
 
     async def relay(request: web.Request) -> web.StreamResponse:
         body = await request.read()
@@ -99,14 +126,31 @@ async def serve_relay(port: int, upstream: str) -> None:
 
     app = web.Application(client_max_size=64 << 20)
     app.router.add_route("*", "/{tail:.*}", relay)
-    await _serve(app, port)
+    await _serve(app, port, ca_dir)
 
 
-async def _serve(app: web.Application, port: int) -> None:
+async def _serve(app: web.Application, port: int, ca_dir: str | None = None) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    context = vendor_ca(ca_dir).server_context(API) if ca_dir is not None else None
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=context).start()
     await asyncio.Event().wait()
+
+
+def start_forward_tap(upstream_port: int, out_dir: Path, ca_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """The tap as an HTTPS proxy that decrypts api.bench.test and reaches it on the loopback upstream."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env["CLAUDE_TAP_HOME"] = str(out_dir / "home")
+    argv = [
+        sys.executable, "-m", "claude_tap", "--tap-no-launch", "--tap-no-open", "--tap-port", str(port),
+        "--tap-proxy-mode", "forward", "--tap-target", f"https://{API}",
+        "--tap-resolve", f"{API}:443:127.0.0.1:{upstream_port}",
+        "--tap-upstream-ca", str(ca_dir / CA_CERT_FILE), "--tap-output-dir", str(out_dir / "trace"),
+    ]  # fmt: skip
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_tap_listening(proc, port)
+    return proc, port
 
 
 def start_helper(*args: str) -> subprocess.Popen[bytes]:
@@ -164,9 +208,10 @@ def session_bodies(turns: int) -> list[tuple[str, bytes]]:
     return out
 
 
-async def timed_post(http: aiohttp.ClientSession, url: str, body: bytes) -> float:
+async def timed_post(http: aiohttp.ClientSession, url: str, body: bytes, proxy: str | None = None) -> float:
     began = time.perf_counter()
-    async with http.post(url, data=body, headers={"content-type": "application/json"}) as response:
+    headers = {"content-type": "application/json"}
+    async with http.post(url, data=body, headers=headers, proxy=proxy) as response:
         await response.read()
         assert response.status == 200, response.status
     return (time.perf_counter() - began) * 1000
@@ -187,32 +232,63 @@ def settle(pid: int) -> float:
         last = now
 
 
-async def replay(bodies: list[tuple[str, bytes]], out_dir: Path) -> dict[str, Any]:
+Route = tuple[aiohttp.ClientSession, str, str | None]  # (session, base URL, proxy)
+
+
+def routes(mode: str, ports: dict[str, int], ca_dir: Path, tap_ca: Path) -> dict[str, Route]:
+    """How the client reaches the upstream directly, through the relay and through the tap."""
+    timeout = aiohttp.ClientTimeout(total=120)
+    if mode == "reverse":
+        http = aiohttp.ClientSession(timeout=timeout)
+        return {name: (http, f"http://127.0.0.1:{port}", None) for name, port in ports.items()}
+
+    def session(rules: list[Resolve]) -> aiohttp.ClientSession:
+        trusting = ssl.create_default_context(cadata=(ca_dir / CA_CERT_FILE).read_text() + tap_ca.read_text())
+        connector = aiohttp.TCPConnector(resolver=MappedResolver(rules), ssl=trusting)
+        return aiohttp.ClientSession(connector=connector, timeout=timeout)
+
+    base = f"https://{API}"
+    return {
+        "direct": (session([Resolve(API, 443, "127.0.0.1", ports["direct"])]), base, None),
+        "relay": (session([Resolve(API, 443, "127.0.0.1", ports["relay"])]), base, None),
+        "tap": (session([]), base, f"http://127.0.0.1:{ports['tap']}"),
+    }
+
+
+async def replay(bodies: list[tuple[str, bytes]], out_dir: Path, mode: str = "reverse") -> dict[str, Any]:
     upstream_port, relay_port = free_port(), free_port()
-    upstream = start_helper("--serve-upstream", str(upstream_port))
-    relay = start_helper("--serve-relay", str(relay_port), f"http://127.0.0.1:{upstream_port}")
-    tap, tap_port = start_tap(upstream_port, out_dir)
+    ca_dir = out_dir / "vendor-ca"
+    tls = ["--tls", str(ca_dir)] if mode == "forward" else []
+    if tls:
+        vendor_ca(str(ca_dir))  # made once, before the helpers load it
+    upstream = start_helper("--serve-upstream", str(upstream_port), *tls)
+    relay = start_helper("--serve-relay", str(relay_port), f"http://127.0.0.1:{upstream_port}", *tls)
+    if mode == "forward":
+        tap, tap_port = start_forward_tap(upstream_port, out_dir, ca_dir)
+    else:
+        tap, tap_port = start_tap(upstream_port, out_dir)
+    ports = {"direct": upstream_port, "relay": relay_port, "tap": tap_port}
     try:
-        for port in (upstream_port, relay_port, tap_port):
+        for port in ports.values():
             await wait_listening(port)
         await asyncio.sleep(1.0)  # let the recorder process start before the clock runs
-        urls = {
-            "direct": f"http://127.0.0.1:{upstream_port}",
-            "relay": f"http://127.0.0.1:{relay_port}",
-            "tap": f"http://127.0.0.1:{tap_port}",
-        }
-        latency: dict[str, list[float]] = {name: [] for name in urls}
+        tap_ca = out_dir / "home" / "ca" / CA_CERT_FILE
+        paths = routes(mode, ports, ca_dir, tap_ca if mode == "forward" else ca_dir / CA_CERT_FILE)
+        latency: dict[str, list[float]] = {name: [] for name in paths}
         cpu: dict[str, list[float]] = {"tap": [], "relay": [], "proxy": []}  # cumulative, before each turn
         pids = {"tap": tap.pid, "relay": relay.pid}
-        timeout = aiohttp.ClientTimeout(total=120)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
+        try:
             for turn, (path, body) in enumerate(bodies):
                 for name in pids:
                     cpu[name].append(cpu_seconds(pids[name]))
                 cpu["proxy"].append(cpu_seconds(tap.pid, with_children=False))
-                order = list(urls)[turn % 3 :] + list(urls)[: turn % 3]  # no route always goes first
+                order = list(paths)[turn % 3 :] + list(paths)[: turn % 3]  # no route always goes first
                 for name in order:
-                    latency[name].append(await timed_post(http, urls[name] + path, body))
+                    http, base, proxy = paths[name]
+                    latency[name].append(await timed_post(http, base + path, body, proxy))
+        finally:
+            for http in {route[0] for route in paths.values()}:
+                await http.close()
         cpu["tap"].append(settle(tap.pid))
         cpu["relay"].append(cpu_seconds(relay.pid))
         cpu["proxy"].append(cpu_seconds(tap.pid, with_children=False))
@@ -322,18 +398,21 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--turns", type=int, default=400)
+    parser.add_argument("--mode", choices=["reverse", "forward"], default="reverse")
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-relay", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--tls", help=argparse.SUPPRESS)  # the helpers' CA directory in forward mode
     args = parser.parse_args()
     if args.serve_upstream:
-        asyncio.run(serve_upstream(args.serve_upstream))
+        asyncio.run(serve_upstream(args.serve_upstream, args.tls))
         return
     if args.serve_relay:
-        asyncio.run(serve_relay(int(args.serve_relay[0]), args.serve_relay[1]))
+        asyncio.run(serve_relay(int(args.serve_relay[0]), args.serve_relay[1], args.tls))
         return
     bodies = session_bodies(args.turns)
+    print(f"mode: {args.mode}")
     with tempfile.TemporaryDirectory(prefix="bench-long-") as tmp:
-        run = asyncio.run(replay(bodies, Path(tmp)))
+        run = asyncio.run(replay(bodies, Path(tmp), args.mode))
         report(bodies, run, Path(tmp))
 
 
