@@ -6,7 +6,14 @@
     event: session    data: SessionInfo                 (first, and again when the session changes)
     event: turn       data: Turn, id: N                 (one per turn; N counts turns pushed so far)
     event: replayed   data: {"turns": n}, id: N         (the replay on connect is over)
+    event: analysis   data: {"threads", "turns"}        (threads, context and cache figures)
     event: end        data: the trace's `end` record    (the run is over)
+
+`analysis` is normalize/analysis.py's `page_analysis`, the figures the full page is built with: after
+new turns, once the traffic pauses for ANALYSIS_DELAY_S, it is worked out again off the loop and
+pushed with every thread but only the turns whose figures changed since the last push (a connecting
+client gets them all once its replay is over). So a turn that arrived live shows its context and
+cache figures without a reload.
 
 On connect the stream replays every turn so far, unless the client already has some: the page asks
 with `since=K` (the turns it was rendered with) and a reconnecting EventSource sends `Last-Event-ID`,
@@ -41,10 +48,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from aiohttp import web
 
+from claude_tap.normalize.analysis import page_analysis
 from claude_tap.normalize.model import JsonValue, SessionInfo, Turn
 from claude_tap.normalize.session import SessionNormalizer
 from claude_tap.proxy.guard import Guard, guard_middleware
@@ -61,6 +69,7 @@ SHUTDOWN_TIMEOUT_S = 2.0  # how long stop() waits for a stuck connection before 
 RETRY_MS = 1000  # how soon a dropped EventSource reconnects
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 OPEN_CODE_TTL_S = 60.0  # long enough for a cold browser start, short enough to be useless in `ps` later
+ANALYSIS_DELAY_S = 0.3  # new turns come in bursts (parallel calls): analyse once per burst
 
 InfoProvider = Callable[[], SessionInfo]
 
@@ -122,6 +131,10 @@ class LiveServer:
         self._is_stopping = False
         self._open_codes: dict[str, float] = {}  # one-time code -> when it expires (time.monotonic)
         self._guard: Guard | None = None  # set once the port is known
+        self._analysis_timer: asyncio.TimerHandle | None = None
+        self._is_analysing = False
+        self._analysis_turns: dict[str, str] = {}  # turn index -> its figures' JSON, as last pushed
+        self._analysis: dict[str, JsonValue] | None = None  # the latest, whole (for new clients)
         for turn in turns:
             self._add_turn(turn)
 
@@ -145,6 +158,8 @@ class LiveServer:
     async def stop(self) -> None:
         """End every stream (clients see the end of the response), then close the server."""
         self._is_stopping = True
+        if self._analysis_timer is not None:
+            self._analysis_timer.cancel()
         for client in list(self._clients):
             client.end()
         if self._runner is not None:
@@ -206,6 +221,8 @@ class LiveServer:
             return
         for turn in new_turns:
             self._broadcast(_frame("turn", turn, event_id=self._add_turn(turn)))
+        if new_turns:
+            self._analyse_soon()
         if record.get("type") == "session":
             self._broadcast(_frame("session", self._session_info()))
         elif record.get("type") == "end":
@@ -216,6 +233,41 @@ class LiveServer:
         self._turns[turn["index"]] = turn
         self._pushed.append(turn)
         return len(self._pushed)
+
+    # -- analysis (threads, context, cache) --------------------------------------------------------
+
+    def _analyse_soon(self) -> None:
+        if self._analysis_timer is None and self._loop is not None:
+            self._analysis_timer = self._loop.call_later(ANALYSIS_DELAY_S, self._start_analysis)
+
+    def _start_analysis(self) -> None:
+        self._analysis_timer = None
+        if self._is_stopping or self._loop is None:
+            return
+        if self._is_analysing:  # one at a time; the turns that came meanwhile get the next one
+            self._analyse_soon()
+            return
+        self._is_analysing = True
+        turns = list(self._turns.values())  # emitted turns are not changed, so a worker may read them
+        future = self._loop.run_in_executor(None, page_analysis, turns)
+        future.add_done_callback(self._analysis_done)
+
+    def _analysis_done(self, future: asyncio.Future[dict[str, object]]) -> None:
+        self._is_analysing = False
+        if self._is_stopping or future.cancelled():
+            return
+        if future.exception() is not None:
+            logger.error("live viewer: the analysis failed", exc_info=future.exception())
+            return
+        analysis: dict[str, Any] = future.result()
+        self._analysis = analysis
+        changed = {}
+        for index, figures in analysis["turns"].items():
+            text = json_line(figures)
+            if self._analysis_turns.get(index) != text:
+                self._analysis_turns[index] = text
+                changed[index] = figures
+        self._broadcast(_frame("analysis", {"threads": analysis["threads"], "turns": changed}))
 
     def _broadcast(self, frame: bytes) -> None:
         for client in list(self._clients):
@@ -313,6 +365,8 @@ class LiveServer:
         else:
             events += [("turn", turn, None) for turn in self._turns.values()]
         events.append(("replayed", {"turns": len(events) - 1}, len(self._pushed)))
+        if self._analysis is not None:
+            events.append(("analysis", self._analysis, None))
         return events
 
 

@@ -2,6 +2,7 @@
 
     event: session   SessionInfo                    event: turn   a whole Turn (id: N)
     event: replayed  the catch-up after connecting  event: end    the run is over
+    event: analysis  threads, and the context and cache figures of the turns that changed
 
 A turn whose index is already shown replaces it. Records are applied in batches, keeping the
 selected turn, the tab and both scroll positions. EventSource retries on its own after a dropped
@@ -31,6 +32,13 @@ function connectLive() {
     renderHeader();
   });
   source.addEventListener("replayed", rememberId);
+  source.addEventListener("analysis", (event) => {
+    if (live.timer) flushLive(); // the figures are of turns already sent: place those first
+    const touchesSelected = mergeAnalysis(JSON.parse(event.data)); // threads.js
+    renderThreadTree();
+    renderSidebar();
+    if (touchesSelected) renderDetail(true);
+  });
   source.addEventListener("end", () => {
     live.isEnded = true;
     source.close();

@@ -8,7 +8,8 @@
   subagent, the prompt as a stacked bar of its parts (system, tools, history by role and block kind)
   with its share of the model's window and the largest items, and why the cache missed, with a jump
   to the diff that shows it.
-A live turn that arrived after the page was built has no analysis: it shows none. */
+Live (viewer/live.py), an `analysis` event brings every thread again and the figures of the turns
+that changed; mergeAnalysis folds them in, so a live turn shows its figures without a reload. */
 
 const threads = { list: [], byId: new Map(), turns: new Map() };
 
@@ -31,6 +32,21 @@ function loadAnalysis(analysis) {
   threads.turns = new Map(
     Object.entries((analysis && analysis.turns) || {}).map(([index, facts]) => [Number(index), facts]),
   );
+}
+
+/* A live `analysis` event: all threads, and the figures of the turns that changed. Returns whether
+the turn on screen is among them. */
+function mergeAnalysis(analysis) {
+  threads.list = analysis.threads || [];
+  threads.byId = new Map(threads.list.map((thread) => [thread.id, thread]));
+  for (const thread of threads.list)
+    for (const index of thread.turns) if (store.recs[index]) store.recs[index].thread = thread.id;
+  let touchesSelected = false;
+  for (const [index, facts] of Object.entries(analysis.turns || {})) {
+    threads.turns.set(Number(index), facts);
+    if (Number(index) === app.selected) touchesSelected = true;
+  }
+  return touchesSelected;
 }
 
 function threadDepth(thread) {
@@ -220,7 +236,7 @@ function contextCard(ctx, turn) {
   );
   return h(
     "details",
-    { class: "ctx-card", open: true },
+    { class: "ctx-card", open: !isPhone() }, // on a phone, folded: the messages come first
     h("summary", null, h("strong", { text: t("context.title") }), " ", head.join(" · ")),
     bar,
     typeof ctx.window_share === "number" ? window : null,
