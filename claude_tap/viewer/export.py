@@ -35,6 +35,7 @@ from claude_tap.normalize.session import normalize_records
 from claude_tap.store.reader import ReadReport, read_records
 from claude_tap.viewer.html import render_html
 from claude_tap.viewer.markdown import to_markdown, turn_number
+from claude_tap.viewer.session_name import named_session
 
 FORMATS = ("html", "md", "json", "jsonl")
 _SUFFIXES = {
@@ -63,7 +64,8 @@ def export_trace(
         return out
     # A lone surrogate (half an emoji cut by a client) cannot be UTF-8: it becomes "?" in the page or
     # report; JSON keeps it as an escape (see json_line).
-    data = render(fmt, *normalize_records(records)).encode("utf-8", "replace")
+    info, turns = normalize_records(records)
+    data = render(fmt, named_session(info, turns), turns).encode("utf-8", "replace")
     _write_atomically(out, lambda file: _write_all(file, data))
     return out
 
@@ -84,8 +86,10 @@ def render(fmt: str, info: SessionInfo, turns: list[Turn]) -> str:
 
 
 def load_session(trace_path: Path, report: ReadReport | None = None) -> tuple[SessionInfo, list[Turn]]:
-    """Read, redact and normalize a trace (ours or legacy, file or session directory)."""
-    return normalize_records(redacted_records(trace_path, report))
+    """Read, redact and normalize a trace (ours or legacy, file or session directory). A trace that does
+    not name its client (legacy) is named from its turns (session_name.py)."""
+    info, turns = normalize_records(redacted_records(trace_path, report))
+    return named_session(info, turns), turns
 
 
 def redacted_records(trace_path: Path, report: ReadReport | None = None) -> Iterator[dict[str, JsonValue]]:

@@ -27,6 +27,7 @@ from typing import Any
 from claude_tap.normalize.model import SessionInfo, Turn
 from claude_tap.normalize.pricing import prices_as_of
 from claude_tap.viewer.payload import build_payload, encode_payload
+from claude_tap.viewer.session_name import named_session
 
 # One scope: functions are shared regardless of order; controls.js, last, boots the page once every
 # module-level value above it is set.
@@ -92,6 +93,7 @@ def render_html(
     `lang`: "en" or "zh" (any "zh-*" too) sets the default language; otherwise the browser's
     (navigator.language) decides. A choice the user made with the page's toggle wins over both.
     """
+    info = named_session(info, turns)  # a legacy trace is not headed "unknown"
     script, style = _script(), _asset("viewer.css")
     page_lang = "zh-CN" if lang and lang.lower().startswith("zh") else "en"
     values = {
