@@ -77,6 +77,7 @@ def test_every_sample_turn_renders_in_every_tab(open_viewer: OpenViewer, number:
 
 def test_messages_show_thinking_tool_pairs_image_and_error(open_viewer: OpenViewer) -> None:
     page = open_viewer(sample_turns(), "#turn=3")
+    page.locator(".collapsed-group button").click()  # the turn opens at its new messages (issue 14)
 
     thinking = page.locator(".thinking").first
     expect(thinking).not_to_have_attribute("open", "")

@@ -186,7 +186,36 @@ function renderToolResult(block, ctx) {
   if (!(block.content || []).length)
     body.append(h("div", { class: "muted small", text: t("tool.noOutput") }));
   card.append(body);
+  const size = resultBytes(block); // store.js
+  if (size >= RESULT_CAP_BYTES || resultLines(block) > RESULT_CAP_LINES) capResult(card, body, size);
   return card;
+}
+
+/* Long results are shown RESULT_CAP_LINES-ish tall (CSS: .tool-output.is-capped) with an expand control. */
+const RESULT_CAP_BYTES = 1500;
+const RESULT_CAP_LINES = 16;
+
+function resultLines(block) {
+  let lines = 0;
+  for (const inner of block.content || []) if (inner.type === "text") lines += (inner.text || "").split("\n").length;
+  return lines;
+}
+
+function capResult(card, body, size) {
+  body.classList.add("is-capped");
+  const toggle = h("button", { class: "btn result-toggle", "aria-expanded": "false" });
+  const label = () => {
+    const open = !body.classList.contains("is-capped");
+    toggle.textContent = t(open ? "tool.collapse" : "tool.expand", { size: fmtBytes(size) });
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  };
+  toggle.addEventListener("click", () => {
+    body.classList.toggle("is-capped");
+    label();
+  });
+  label();
+  if (size >= OVERSIZED_RESULT_BYTES) card.classList.add("is-oversized");
+  card.append(toggle);
 }
 
 function renderImage(block) {

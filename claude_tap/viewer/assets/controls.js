@@ -7,7 +7,9 @@ This file comes last: by now every module-level value of the other files is init
 function wireControls() {
   byId("turn-list").addEventListener("click", (event) => {
     const row = event.target.closest("[data-turn]");
-    if (row) select(turnIndexOf(Number(row.dataset.turn)));
+    if (!row) return;
+    select(turnIndexOf(Number(row.dataset.turn)));
+    showDetail(); // viewer.js: on a phone, the turn replaces the list
   });
   const refilter = () => {
     renderSidebar();
@@ -16,6 +18,14 @@ function wireControls() {
   byId("filter-text").addEventListener("input", (event) => {
     app.filters.text = event.target.value;
     refilter();
+    clearTimeout(app.filterTimer);
+    // Then mark the filter's words in the turn on screen, once typing pauses (search.js: markedQuery).
+    app.filterTimer = setTimeout(() => search.query || renderDetail(true), 150);
+  });
+  byId("filter-more").addEventListener("click", (event) => {
+    const box = event.target.closest(".filters");
+    box.classList.toggle("is-open");
+    event.target.setAttribute("aria-expanded", box.classList.contains("is-open") ? "true" : "false");
   });
   byId("filter-model").addEventListener("change", (event) => {
     app.filters.model = event.target.value;

@@ -7,6 +7,11 @@ detail is rendered whole (no clipped texts, no folded messages), so every match 
 
 const search = { query: "", matches: [], marks: [], markPos: -1, timer: 0 };
 
+/* What to mark in the turn on screen: the search, else the "Filter turns" text (the same matching). */
+function markedQuery() {
+  return search.query || app.filters.text.trim().toLowerCase();
+}
+
 function setSearch(query) {
   const normalized = query.trim().toLowerCase();
   if (normalized === search.query) return;
@@ -96,8 +101,9 @@ function tabHasQuery(index, tab) {
 function highlightMatches(root) {
   search.marks = [];
   search.markPos = -1;
-  if (!search.query) return updateSearchCount();
-  const pattern = new RegExp(search.query.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gi");
+  const query = markedQuery();
+  if (!query) return updateSearchCount();
+  const pattern = new RegExp(query.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gi");
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
     acceptNode: (node) =>
       node.parentNode.closest("button, select, option, .tabs")
@@ -145,6 +151,10 @@ function focusMark(position) {
 
 function updateSearchCount() {
   const out = document.getElementById("search-count");
+  const filterCount = document.getElementById("filter-marks");
+  if (filterCount)
+    filterCount.textContent =
+      !search.query && search.marks.length ? t("filter.marks", { n: search.marks.length }) : "";
   if (!search.query) return (out.textContent = "");
   if (!search.matches.length) return (out.textContent = t("search.none"));
   const turnPos = search.matches.indexOf(app.selected);

@@ -71,6 +71,8 @@ function fillSelect(select, allLabel, counts, current, label) {
   select.value = current;
 }
 
+/* "Filter turns" and "Search all turns" match the same way (search.js: turnMatches, every message,
+tool and recorded text of the turn), so a turn the search finds is never filtered out by the same words. */
 function filteredTurns() {
   const f = app.filters;
   const text = f.text.trim().toLowerCase();
@@ -80,21 +82,7 @@ function filteredTurns() {
     if (f.model && facts.model !== f.model) return false;
     if (f.tool && !facts.toolsUsed.includes(f.tool)) return false;
     if (f.thread && store.recs[index].thread !== f.thread) return false;
-    if (!text) return true;
-    const rec = store.recs[index];
-    const hay = [
-      turnLabel(index),
-      facts.model,
-      facts.prompt,
-      rec.path,
-      rec.error || "",
-      facts.toolsUsed.join(" "),
-      rec.api,
-      rec.provider,
-    ]
-      .join("\n")
-      .toLowerCase();
-    return hay.includes(text);
+    return !text || turnLabel(index).toLowerCase().includes(text) || turnMatches(index, text);
   });
 }
 
@@ -133,7 +121,9 @@ function renderSidebar() {
   list.replaceChildren(rows);
   list.scrollTop = scroll;
   app.visible = items.filter((item) => typeof item === "number");
-  byId("filter-count").textContent = t("filter.count", { shown: turns.length, total: store.order.length });
+  byId("filter-count").textContent = app.filters.text.trim()
+    ? t("filter.matches", { shown: turns.length, total: store.order.length })
+    : t("filter.count", { shown: turns.length, total: store.order.length });
 }
 
 function groupRow(item) {
@@ -154,6 +144,7 @@ function turnRow(index) {
   if (facts.isError) classes.push("is-error");
   if (index === app.selected) classes.push("selected");
   if (search.query && search.matches.includes(index)) classes.push("hit");
+  if (facts.largestResult >= OVERSIZED_RESULT_BYTES) classes.push("is-oversized");
   const tools = facts.toolsUsed.slice(0, 2).map((name) => h("span", { class: "row-tool", text: name }));
   if (facts.toolsUsed.length > 2)
     tools.push(h("span", { class: "row-tool", text: "+" + (facts.toolsUsed.length - 2) }));
@@ -171,8 +162,17 @@ function turnRow(index) {
     numbers.push(
       h("span", { class: "row-ttft", title: t("row.ttft"), text: "TTFT " + fmtMs(timing.ttft_ms) }),
     );
-  if (!numbers.length && !tools.length)
-    numbers.push(h("span", { class: "row-path", text: facts.prompt || rec.path || rec.url }));
+  if (facts.newCount && rec.prev !== null && rec.prev !== undefined)
+    numbers.unshift(h("span", { class: "row-new", title: t("row.newTitle"), text: "+" + facts.newCount }));
+  if (facts.largestResult >= OVERSIZED_RESULT_BYTES)
+    numbers.unshift(
+      h("span", {
+        class: "row-oversized",
+        title: t("row.oversizedTitle", { size: fmtBytes(facts.largestResult) }),
+        text: t("row.oversized") + " " + fmtBytes(facts.largestResult),
+      }),
+    );
+  const snippet = facts.snippet || rec.path || rec.url || "";
   return h(
     "div",
     {
@@ -195,9 +195,11 @@ function turnRow(index) {
       rec.thread && rec.thread !== "main" && threads.list.length > 1
         ? h("span", { class: "row-thread kind-" + rec.thread.replace(/-\d+$/, ""), text: rec.thread })
         : null,
+      h("span", { class: "row-clock", title: fmtDateTime(timing.started_at), text: fmtClock(timing.started_at) }),
       h("span", { class: "row-dur", text: fmtMs(timing.duration_ms) }),
     ),
     h("div", { class: "row-2" }, numbers, tools, cacheMark(index)), // cacheMark: threads.js
+    snippet ? h("div", { class: "row-3", text: snippet }) : null,
   );
 }
 

@@ -145,19 +145,69 @@ function intern(table, value) {
 
 /* -- facts for the sidebar -------------------------------------------------------------------- */
 
+/* A tool result this large (UTF-8 bytes) badges its turn's row "oversized": about 12,000 tokens,
+enough to crowd a context window and worth a look (docs/viewer.md). */
+const OVERSIZED_RESULT_BYTES = 50 * 1024;
+
 function deriveFacts(rec) {
   const output = (store.messages[rec.output_ref] || { content: [] }).content;
   const tools = [];
   for (const block of output)
     if (block.type === "tool_use" && !tools.includes(block.name)) tools.push(block.name);
   const status = rec.status;
+  const prompt = userPrompt(rec);
   return {
-    prompt: userPrompt(rec),
+    prompt,
     toolsUsed: tools,
     tokens: rec.usage ? rec.usage.total_tokens : null,
     isError: Boolean(rec.error) || (typeof status === "number" && status >= 400) || rec.complete === false,
     model: rec.model || "",
+    snippet: firstCommand(output) || prompt,
+    newCount: newMessageCount(rec),
+    largestResult: largestNewResult(rec),
   };
+}
+
+/* What the call did first, in a few words: the first tool call's command, path or query. */
+function firstCommand(output) {
+  const call = output.find((block) => block.type === "tool_use");
+  if (!call) return "";
+  const input = call.input && typeof call.input === "object" ? call.input : {};
+  const keys = ["command", "cmd", "file_path", "path", "pattern", "query", "url", "description", "prompt"];
+  let value = keys.map((key) => input[key]).find((v) => typeof v === "string" && v.trim());
+  if (value === undefined) value = Object.values(input).find((v) => typeof v === "string" && v.trim());
+  if (Array.isArray(input.command)) value = input.command.join(" "); // Codex: ["bash", "-lc", "..."]
+  return clip(call.name + ": " + String(value || "").replace(/\s+/g, " "), 160);
+}
+
+/* Messages this turn sent that the previous turn of its conversation did not (all, without one). */
+function newMessageCount(rec) {
+  const prev = rec.prev !== null && rec.prev !== undefined ? store.recs[rec.prev] : null;
+  if (!prev) return rec.message_refs.length;
+  const seen = new Set(prev.message_refs);
+  return rec.message_refs.filter((ref) => !seen.has(ref)).length;
+}
+
+/* The size in bytes of the largest tool result in the messages after the last assistant message. */
+function largestNewResult(rec) {
+  let largest = 0;
+  for (let n = rec.message_refs.length - 1; n >= 0; n--) {
+    const message = store.messages[rec.message_refs[n]];
+    if (!message || message.role === "assistant" || message.role === "model") break;
+    for (const block of message.content || [])
+      if (block.type === "tool_result") largest = Math.max(largest, resultBytes(block));
+  }
+  return largest;
+}
+
+function resultBytes(block) {
+  let bytes = 0;
+  for (const inner of block.content || []) {
+    const text = inner.type === "text" ? inner.text || "" : inner.type === "image" ? inner.data || "" : "";
+    // UTF-8 takes 1 to 3 bytes per UTF-16 unit: measure only what could reach the threshold.
+    bytes += text.length * 3 < OVERSIZED_RESULT_BYTES ? text.length : new TextEncoder().encode(text).length;
+  }
+  return bytes;
 }
 
 /* What the person asked: the text of the latest user message that is not only tool results. */

@@ -6,6 +6,7 @@ here is built before its tab is opened. */
 
 const TABS = ["overview", "tools", "response", "events", "headers", "usage", "diff", "raw"];
 const COLLAPSE_ABOVE = 60; // messages; longer conversations show their tail first
+const HISTORY_KEEP = 2; // a turn opens at its new messages: fold the history when more than this precedes them
 
 function tabCount(name, turn) {
   if (name === "overview") return turn.messages.length;
@@ -63,6 +64,13 @@ function tabOverview(turn, ctx) {
         plural(turn.messages.length, "n.message", "n.messages"),
         prevRec ? " · " + t("overview.newSince", { n: newCount, turn: turnLabel(turn.prev) }) : "",
       ),
+      newCount
+        ? h("button", {
+            class: "btn jump-new",
+            text: t("overview.jumpNew") + " ↓",
+            onclick: () => jumpToNew(root),
+          })
+        : null,
     ),
   );
   if (turn.system.length) root.append(systemSection(turn, ctx));
@@ -70,7 +78,8 @@ function tabOverview(turn, ctx) {
   const list = h("div", { class: "messages" });
   const firstNew = isNew.indexOf(true);
   let start = 0;
-  if (!ctx.full && turn.messages.length > COLLAPSE_ABOVE) {
+  if (!ctx.full && firstNew > HISTORY_KEEP) start = firstNew; // history one click away, above the new
+  else if (!ctx.full && turn.messages.length > COLLAPSE_ABOVE) {
     start = turn.messages.length - 30;
     if (firstNew >= 0) start = Math.min(start, firstNew - 4);
     if (start < 8) start = 0;
@@ -90,6 +99,14 @@ function tabOverview(turn, ctx) {
     root.append(card);
   }
   return root;
+}
+
+/* Scrolls to the first new message (unfolding nothing: the history stays folded above it). */
+function jumpToNew(root) {
+  const first = root.querySelector(".msg.is-new");
+  if (!first) return;
+  first.scrollIntoView({ block: "start" });
+  flash(first);
 }
 
 function collapsedGroup(turn, ctx, isNew, count) {

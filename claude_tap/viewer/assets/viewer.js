@@ -10,6 +10,7 @@ const app = {
   tab: "overview",
   markdown: storageGet("markdown") !== "0",
   filters: { text: "", model: "", tool: "", errors: false, sort: "time", thread: "" },
+  filterTimer: 0,
   visible: [],
   diffTargets: new Map(), // turn index -> the turn picked by hand to diff against
   rawView: "request",
@@ -51,6 +52,7 @@ async function boot() {
   if (route.vs !== null && first !== null) app.diffTargets.set(first, route.vs);
   if (first !== null) select(first, route.tab);
   else renderDetail();
+  if (route.turn !== null && first === route.turn) showDetail(); // a link to a turn opens it, phone or not
   document.body.dataset.readyMs = String(Math.round(performance.now())); // for benchmarks: since navigation start
   document.body.dataset.ready = "true";
   if (config.live && config.live.events_url) startLive(config.live.events_url);
@@ -106,6 +108,27 @@ function select(index, tab) {
   writeHash();
 }
 
+/* -- phone width: the list or one turn ------------------------------------------------------- */
+
+const PHONE_QUERY = "(max-width: 640px)"; // viewer.css has the same width
+
+function isPhone() {
+  return Boolean(window.matchMedia && window.matchMedia(PHONE_QUERY).matches);
+}
+
+/* On a phone the page shows the turn list or one turn, never both: a tap on a row opens the turn. */
+function showDetail() {
+  if (!isPhone()) return;
+  document.body.classList.add("show-detail");
+  window.scrollTo(0, 0);
+}
+
+function showList() {
+  document.body.classList.remove("show-detail");
+  const row = byId("turn-list").querySelector(".row.selected");
+  if (row) row.scrollIntoView({ block: "nearest" });
+}
+
 function openTurn(index, tab, then) {
   select(index, tab);
   if (then) then();
@@ -129,7 +152,7 @@ function renderDetail(keepScroll) {
 }
 
 function fillPanel(panel, turn) {
-  const ctx = blockContext(turn, { markdown: app.markdown, full: Boolean(search.query) });
+  const ctx = blockContext(turn, { markdown: app.markdown, full: Boolean(markedQuery()) }); // search.js
   panel.replaceChildren(renderTab(app.tab, turn, ctx));
   panel.dataset.tab = app.tab;
   highlightMatches(panel);
@@ -173,8 +196,9 @@ function detailHead(turn) {
   const chips = [
     h("span", { class: "chip chip-model", text: turn.model || t("turn.noModel") }),
     h("span", { class: "chip", text: apiLabel(turn.api) }),
-    h("span", { class: "chip", text: turn.transport }),
   ];
+  // "sse" promises an Events tab with something in it; without events it says nothing true.
+  if (turn.transport !== "sse" || turn.events.length) chips.push(h("span", { class: "chip", text: turn.transport }));
   if (turn.status !== null && turn.status !== undefined)
     chips.push(h("span", { class: "chip" + statusClass, text: String(turn.status) }));
   if (turn.complete === false) chips.push(h("span", { class: "chip chip-err", text: t("turn.incomplete") }));
@@ -203,6 +227,7 @@ function detailHead(turn) {
     h(
       "div",
       { class: "title-row" },
+      h("button", { class: "btn back-btn", text: "← " + t("detail.back"), onclick: () => showList() }),
       h("h2", { text: t("turn.title", { n: turnNumber(turn.index) }) }),
       h("div", { class: "chips" }, chips),
       actions,
