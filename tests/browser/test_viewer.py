@@ -99,6 +99,7 @@ def test_messages_show_thinking_tool_pairs_image_and_error(open_viewer: OpenView
 
 def test_tool_call_jumps_to_its_result_and_back(open_viewer: OpenViewer) -> None:
     page = open_viewer(sample_turns(), "#turn=3")
+    page.locator(".collapsed-group button").click()  # the call is in the history, folded at first
 
     page.locator('.tool-call[data-tool-id="toolu_01ReadTestFile"] .jump').click()
     result = page.locator('.tool-result[data-result-for="toolu_01ReadTestFile"]')
@@ -419,14 +420,15 @@ def test_the_page_makes_no_network_requests(open_viewer: OpenViewer) -> None:
     expect(page.locator(".image-missing")).to_contain_text("not loaded")
 
 
-def test_narrow_screen_stacks_list_and_detail_without_sideways_scrolling(open_viewer: OpenViewer) -> None:
+def test_narrow_screen_shows_the_list_or_a_turn_without_sideways_scrolling(open_viewer: OpenViewer) -> None:
     page = open_viewer(sample_turns(), "#turn=3", viewport={"width": 390, "height": 844})
 
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    list_box = page.locator("#turn-list").bounding_box()
-    detail_box = page.locator("#detail").bounding_box()
-    assert list_box is not None and detail_box is not None
-    assert detail_box["y"] >= list_box["y"] + list_box["height"] - 1
+    expect(page.locator("#turn-list")).to_be_hidden()  # a link to a turn opens that turn
+    expect(page.locator("#detail .detail-head h2")).to_have_text("Turn 3")
+    page.locator(".back-btn").click()
+    expect(page.locator("#detail")).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.click('[data-turn="4"]')
     expect(page.locator("#detail .detail-head h2")).to_have_text("Turn 4")
 
