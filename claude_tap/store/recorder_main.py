@@ -39,6 +39,17 @@ RECORDER_NICENESS = 19
 # this many wait (about 0.04 ms each to model at the stop: at most a third of a second).
 MODEL_AFTER_GAP_S = 0.05
 MAX_UNMODELLED = 8192
+MAX_UNMODELLED_BYTES = 32 << 20  # of bodies as sent (a delta's whole body counts)
+
+
+def _body_bytes(record: Record) -> int:
+    """The bytes of a record's request and response bodies as they crossed the wire."""
+    total = 0
+    for part_name in ("request", "response"):
+        part = record.get(part_name)
+        if isinstance(part, dict) and isinstance(part.get("body_bytes"), int):
+            total += part["body_bytes"]
+    return total
 
 
 class _Channel:
@@ -87,6 +98,7 @@ class _Recorder:
         self._shared = {form for form, _ in self.redactor.remembered_pairs()}
         self._collector = SessionCollector() if self._html_path is not None else None
         self._unmodelled: list[Record] = []  # written, not yet in the model
+        self._unmodelled_bytes = 0
         self._last_record_at = 0.0
         self.writer = TraceWriter(
             Path(init["trace"]), init["session"], self.redactor, on_record=self._on_record
@@ -98,11 +110,17 @@ class _Recorder:
             # The trace comes first; the model, needed only at the stop, waits for a gap in the
             # traffic. An agent leaves seconds between its calls, so the model keeps up; under a
             # burst it waits, up to MAX_UNMODELLED records (what the stop may have to catch up).
+            # A record's large bodies are cut for the page as it is modelled: waiting ones are
+            # bounded by their bytes too.
             now = time.monotonic()
             after_a_gap = now - self._last_record_at >= MODEL_AFTER_GAP_S
             self._last_record_at = now
             self._unmodelled.append(record)
-            if len(self._unmodelled) >= MAX_UNMODELLED or (after_a_gap and self.writer.is_idle):
+            self._unmodelled_bytes += _body_bytes(record)
+            is_full = (
+                len(self._unmodelled) >= MAX_UNMODELLED or self._unmodelled_bytes >= MAX_UNMODELLED_BYTES
+            )
+            if is_full or (after_a_gap and self.writer.is_idle):
                 self._catch_up_model()
         if self._is_live:
             self._channel.send(("record", record))
@@ -123,6 +141,7 @@ class _Recorder:
         for record in self._unmodelled:
             self._collector.add(record)
         self._unmodelled.clear()
+        self._unmodelled_bytes = 0
         # What the model keeps lives to the end and holds no cycles: out of the collector's sight,
         # so collections do not walk a heap that grows with the session.
         gc.freeze()

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from claude_tap.capture.exchange import Exchange, Finished, RequestChunk, RequestEnded, RequestStarted
 from claude_tap.capture.redact import Redactor
 from claude_tap.normalize.session import normalize_records
@@ -176,3 +178,31 @@ def test_the_viewer_model_waits_for_a_gap_in_a_burst_and_is_whole_at_the_stop(tm
     assert encoded is not None
     payload = decode_payload(encoded.group(1))
     assert len(payload["turns"]) == 51  # the tail of the burst too, modelled at the stop
+
+
+def test_large_records_do_not_wait_for_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from claude_tap.store import recorder_main
+    from claude_tap.store.recorder_main import _Channel, _Recorder
+
+    monkeypatch.setattr(recorder_main, "MODEL_AFTER_GAP_S", 1e12)  # no pause ever: only the bounds
+    monkeypatch.setattr(recorder_main, "MAX_UNMODELLED_BYTES", 3 << 20)
+    init = {
+        "trace": str(tmp_path / "trace.jsonl.zst"),
+        "html": str(tmp_path / "trace.html"),
+        "session": session_record(),
+        "secrets": [],
+        "live": False,
+    }
+    body = {"model": "m", "input": "y" * (1 << 20)}
+    with open(os.devnull, "wb") as sink:
+        recorder = _Recorder(init, _Channel(sink))
+        for seq in range(1, 5):  # a burst of big uploads: held until modelled, so bounded by bytes
+            big = json_post_exchange(body, {"ok": True})
+            big.seq = seq
+            recorder.writer.submit(big, block=True)
+        deadline = time.monotonic() + 20
+        while recorder.writer.stats.written < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert recorder.unmodelled == 1  # the third reached 3 MB waiting: all three were modelled
+        final = recorder.finish(exit_code=0, parent_dropped=0)
+    assert final["stats"].written == 4
