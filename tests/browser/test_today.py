@@ -103,6 +103,7 @@ def test_filter_and_search_match_alike_and_mark_hits_in_the_turn(open_viewer: Op
     page.locator('[data-turn="2"]').click()
     expect(page.locator("#detail mark.hl")).to_have_count(1)
     expect(page.locator("#filter-marks")).to_have_text("· 1 marked in this turn")
+    expect(page.locator("#detail mark.hl")).to_be_in_viewport()  # uncapped and scrolled to
     page.locator("#filter-text").fill("")
     page.locator("#search").fill(NEEDLE)
     page.locator("#search").press("Enter")

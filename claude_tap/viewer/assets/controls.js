@@ -20,7 +20,7 @@ function wireControls() {
     refilter();
     clearTimeout(app.filterTimer);
     // Then mark the filter's words in the turn on screen, once typing pauses (search.js: markedQuery).
-    app.filterTimer = setTimeout(() => search.query || renderDetail(true), 150);
+    app.filterTimer = setTimeout(() => search.query || renderDetail(), 150);
   });
   byId("filter-more").addEventListener("click", (event) => {
     const box = event.target.closest(".filters");

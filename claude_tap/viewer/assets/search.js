@@ -138,15 +138,21 @@ function focusMark(position) {
   if (previous) previous.classList.remove("current");
   search.markPos = position;
   const mark = search.marks[position];
+  revealMark(mark);
+  mark.classList.add("current");
+  mark.scrollIntoView({ block: "center" });
+  updateSearchCount();
+}
+
+/* Opens what hides a mark: folded <details>, a tool result capped in height (blocks.js: capResult). */
+function revealMark(mark) {
   for (let el = mark.parentElement; el; el = el.parentElement) {
     if (el.tagName === "DETAILS" && !el.open) {
       if (el.fillNow) el.fillNow();
       el.open = true;
     }
+    if (el.classList.contains("is-capped")) el.parentElement.querySelector(".result-toggle").click();
   }
-  mark.classList.add("current");
-  mark.scrollIntoView({ block: "center" });
-  updateSearchCount();
 }
 
 function updateSearchCount() {

@@ -149,6 +149,11 @@ function renderDetail(keepScroll) {
   detail.replaceChildren(detailHead(turn), tabBar(turn), panel);
   fillPanel(panel, turn);
   panel.scrollTop = scroll;
+  if (!keepScroll && !search.query && search.marks.length) {
+    // Filtering: show where the filter's words are in the turn just opened.
+    revealMark(search.marks[0]);
+    search.marks[0].scrollIntoView({ block: "center" });
+  }
 }
 
 function fillPanel(panel, turn) {
