@@ -135,6 +135,7 @@ class LiveServer:
         self._is_analysing = False
         self._analysis_turns: dict[str, str] = {}  # turn index -> its figures' JSON, as last pushed
         self._analysis: dict[str, JsonValue] | None = None  # the latest, whole (for new clients)
+        self._analysis_took_s = 0.0  # how long the last one took: the next waits at least twice that
         for turn in turns:
             self._add_turn(turn)
 
@@ -238,7 +239,10 @@ class LiveServer:
 
     def _analyse_soon(self) -> None:
         if self._analysis_timer is None and self._loop is not None:
-            self._analysis_timer = self._loop.call_later(ANALYSIS_DELAY_S, self._start_analysis)
+            # A long session's analysis takes longer: keep it to a third of the time at most, so the
+            # worker thread never crowds out the recording beside it.
+            delay = max(ANALYSIS_DELAY_S, 2 * self._analysis_took_s)
+            self._analysis_timer = self._loop.call_later(delay, self._start_analysis)
 
     def _start_analysis(self) -> None:
         self._analysis_timer = None
@@ -250,10 +254,11 @@ class LiveServer:
         self._is_analysing = True
         turns = list(self._turns.values())  # emitted turns are not changed, so a worker may read them
         future = self._loop.run_in_executor(None, page_analysis, turns)
-        future.add_done_callback(self._analysis_done)
+        future.add_done_callback(functools.partial(self._analysis_done, time.monotonic()))
 
-    def _analysis_done(self, future: asyncio.Future[dict[str, object]]) -> None:
+    def _analysis_done(self, started: float, future: asyncio.Future[dict[str, object]]) -> None:
         self._is_analysing = False
+        self._analysis_took_s = time.monotonic() - started
         if self._is_stopping or future.cancelled():
             return
         if future.exception() is not None:
