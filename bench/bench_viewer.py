@@ -85,7 +85,8 @@ PAINTED = "() => window.__bench !== undefined && window.__bench.painted_ms !== u
 CLICK_PROBE = """
 async (index) => {
   const nextFrame = () => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
-  const row = document.querySelector('#turn-list [data-turn="' + index + '"]');
+  const number = String(index + 1); // rows carry the number the page shows ("Turn 1" is index 0)
+  const row = document.querySelector('#turn-list [data-turn="' + number + '"]');
   if (!row) return { shown: false, why: "no sidebar row" };
   row.scrollIntoView({ block: "nearest" });
   await nextFrame();
@@ -101,8 +102,8 @@ async (index) => {
   observer.disconnect();
   const title = detail.querySelector(".detail-head h2");
   const selected = document.querySelector("#turn-list .row.selected");
-  const shown = replaced && selected !== null && selected.dataset.turn === String(index)
-    && title !== null && title.textContent.includes(String(index + 1));
+  const shown = replaced && selected !== null && selected.dataset.turn === number
+    && title !== null && title.textContent.includes(number);
   return { shown, handler_ms: handlerEnd - start, frame_ms: frameEnd - start };
 }
 """
