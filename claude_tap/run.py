@@ -98,11 +98,12 @@ def plan_client_run(options: TapOptions, environment: Environment) -> Plan:
         raise CommandError(refusal)
     rewrite = client.rewrite_argv(options.client_args)
     notes = [rewrite.note] if rewrite.note else []
+    detected = client.detect_target(environment.environ, environment.home, environment.cwd, rewrite.argv)
+    client_args = rewrite.argv if detected.client_args is None else detected.client_args
     if options.target is not None:
         source = options.from_env.get("target", "--tap-target")
         target = checked_target(options.target, source)
     else:
-        detected = client.detect_target(environment.environ, environment.home, environment.cwd, rewrite.argv)
         if detected.reverse_refusal is not None and mode == "reverse":  # forward mode is unaffected by it
             raise CommandError(detected.reverse_refusal)
         notes.extend(detected.notes)
@@ -114,7 +115,7 @@ def plan_client_run(options: TapOptions, environment: Environment) -> Plan:
         mode,
         target,
         source,
-        rewrite.argv,
+        client_args,
         notes=tuple(notes),
         mode_source=mode_source,
         intercept_all=options.intercept_all,

@@ -35,12 +35,15 @@ class TargetChoice:
     `notes` are things the user should see (a settings file skipped because it is not JSON).
     `reverse_refusal` is set when reverse mode cannot capture this setup (a base-URL override would
     break it); it says why and what to do instead. Forward mode is unaffected by it.
+    `client_args` replaces the client's argv when the target depends on a choice the client makes from
+    its own config (Codex's provider): made explicit in argv, `launch_argv` can point it at the proxy.
     """
 
     url: str
     source: str
     notes: tuple[str, ...] = ()
     reverse_refusal: str | None = None
+    client_args: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
