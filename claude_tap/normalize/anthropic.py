@@ -39,7 +39,7 @@ def normalize(request: JsonValue, response: JsonValue, path: str) -> Content:
     reply = as_dict(response)
     content = empty_content("anthropic_messages", as_str(body.get("model")) or as_str(reply.get("model")))
     content["system"] = _system_of(body.get("system"))
-    content["messages"] = [_message_memo(raw) for raw in as_list(body.get("messages"))]
+    content["messages"] = _message_memo.map(as_list(body.get("messages")))
     content["tools"] = _tools_of(body.get("tools"))
     content["params"] = params_without(body, _MODELLED_FIELDS)
     content["output"] = blocks_of(reply.get("content")) if reply.get("type") != "error" else []

@@ -43,7 +43,7 @@ def normalize(request: JsonValue, response: JsonValue, path: str) -> Content:
     while leading < len(messages) and messages[leading].get("role") in _SYSTEM_ROLES:
         content["system"].extend(parts_of(messages[leading].get("content")))
         leading += 1
-    content["messages"] = [_message_memo(raw) for raw in messages[leading:]]
+    content["messages"] = _message_memo.map(messages[leading:])
     content["tools"] = [*_tools_of(body.get("tools"))]
     content["tools"] += [_function_tool(raw) for raw in as_list(body.get("functions"))]
     content["params"] = params_without(body, _MODELLED_FIELDS)

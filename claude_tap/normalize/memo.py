@@ -15,7 +15,8 @@ This module knows nothing about API formats or records.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Sequence
 from itertools import islice
 from typing import Generic, TypeVar
 
@@ -23,6 +24,9 @@ R = TypeVar("R")
 
 # Enough for the distinct messages of a long session several times over; the oldest go first.
 DEFAULT_MAX_ENTRIES = 200_000
+# Lists `map` remembers: one per conversation that interleaves with others (main agent, subagents,
+# side requests), several times over.
+RECENT_LISTS = 8
 
 
 class IdentityMemo(Generic[R]):
@@ -32,6 +36,7 @@ class IdentityMemo(Generic[R]):
         self._fn = fn
         self._max_entries = max_entries
         self._entries: dict[int, tuple[object, R]] = {}
+        self._recent_lists: list[tuple[tuple[object, ...], tuple[R, ...]]] = []
 
     def __call__(self, raw: object) -> R:
         found = self._entries.get(id(raw))
@@ -44,8 +49,35 @@ class IdentityMemo(Generic[R]):
             self._entries[id(raw)] = (raw, result)
         return result
 
+    def map(self, items: Sequence[object]) -> list[R]:
+        """`[self(item) for item in items]`, with the results of a recent list that begins with the very
+        same objects reused: turn 400 of a conversation repeats turns 1-399's messages, and even a
+        memo lookup per message, cold in the cache, costs more than everything new in the turn."""
+        reused: tuple[R, ...] = ()
+        for known_items, known_results in self._recent_lists:
+            shared = _shared_prefix(known_items, items)
+            if shared > len(reused):
+                reused = known_results[:shared]
+        results = [*reused, *(self(item) for item in items[len(reused) :])]
+        if len(items) > len(reused) or not self._recent_lists:  # a list seen whole stays where it is
+            self._recent_lists.insert(0, (tuple(items), tuple(results)))
+            del self._recent_lists[RECENT_LISTS:]
+        return results
+
     def _forget_oldest(self) -> None:
         # A quarter at a time (dicts keep insertion order): one eviction per call would walk the
         # slots freed before it each time, and a trace of distinct objects would pay that per call.
         for key in list(islice(self._entries, max(1, self._max_entries // 4))):
             del self._entries[key]
+
+
+def _shared_prefix(known: tuple[object, ...], items: Sequence[object]) -> int:
+    """How many leading items of `items` are the very objects that `known` begins with."""
+    if len(known) <= len(items) and all(map(operator.is_, known, items)):  # the usual case, in C
+        return len(known)
+    shared = 0
+    for old, new in zip(known, items, strict=False):
+        if old is not new:
+            break
+        shared += 1
+    return shared
