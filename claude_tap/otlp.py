@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from claude_tap.capture.secret_shapes import scrub_shapes
+from claude_tap.normalize.failures import is_failed
 from claude_tap.normalize.model import Block, SessionInfo, Turn
 from claude_tap.store.index_entry import new_messages, parse_time
 
@@ -165,7 +166,7 @@ def _record_spans(tracer: Any, info: SessionInfo, turns: Sequence[Turn], content
         )
         if content:
             _add_content(span, turn, turns, seen_system, start, end)
-        if _is_failed(turn):
+        if is_failed(turn):
             span.set_status(Status(StatusCode.ERROR, turn["error"] or f"HTTP {turn['status']}"))
         span.end(end_time=end)
     root.end(end_time=max(session_end, session_start))
@@ -201,7 +202,7 @@ def turn_attributes(turn: Turn) -> dict[str, Any]:
         value = turn["params"].get(param)
         if isinstance(value, int | float) and not isinstance(value, bool):
             attributes[key] = value
-    if _is_failed(turn):
+    if is_failed(turn):
         attributes["error.type"] = str(turn["status"]) if (turn["status"] or 0) >= 400 else "incomplete"
     return attributes
 
@@ -249,8 +250,6 @@ def _ns(seconds: float | None) -> int | None:
     return None if seconds is None else int(seconds * 1_000_000_000)
 
 
-def _is_failed(turn: Turn) -> bool:
-    return turn["error"] is not None or (turn["status"] or 0) >= 400 or not turn["complete"]
 
 
 def _clean(attributes: dict[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,7 @@ class Summary:
     tunnels: int = 0  # forward mode: connections passed on undecrypted
     tunnel_hosts: set[str] = field(default_factory=set)
     notices: dict[str, int] = field(default_factory=dict)  # watchdog findings by kind
+    probe_misses: dict[str, int] = field(default_factory=dict)  # by path: not errors (normalize/failures.py)
     insight: str | None = None  # threads, cache misses, fullest context (normalize/analysis.py)
 
 
@@ -95,6 +96,7 @@ def host_warning(host: str) -> str:
 
 def summarize(trace_path: Path) -> Summary:
     from claude_tap.capture.body_delta import BodyResolver
+    from claude_tap.normalize.failures import is_probe_miss
     from claude_tap.normalize.session import SessionCollector
     from claude_tap.normalize.usage import usage_of
     from claude_tap.store.reader import read_records
@@ -117,15 +119,23 @@ def summarize(trace_path: Path) -> Summary:
         if record.get("type") != "exchange":
             continue
         calls += 1
+        request = record.get("request") or {}
         status = (record.get("response") or {}).get("status")
-        if record.get("error") or status is None or status >= 400:
+        if not record.get("error") and is_probe_miss(
+            str(request.get("method")), str(request.get("path")), status
+        ):
+            path = str(request.get("path")).partition("?")[0]
+            seen.probe_misses[path] = seen.probe_misses.get(path, 0) + 1
+        elif record.get("error") or status is None or status >= 400:
             errors += 1
         usage = usage_of(bodies.resolve(record))
         if usage is not None:
             for key in tokens:
                 tokens[key] += int(usage[key])  # type: ignore[literal-required]
     insight = _insight(turns) if calls else None
-    return Summary(calls, errors, tokens, seen.tunnels, seen.tunnel_hosts, seen.notices, insight)
+    return Summary(
+        calls, errors, tokens, seen.tunnels, seen.tunnel_hosts, seen.notices, seen.probe_misses, insight
+    )
 
 
 def _insight(turns: SessionCollector) -> str | None:
@@ -152,6 +162,8 @@ def summary_lines(summary: Summary, stats: WriterStats) -> list[str]:
     lines = [f"{PROG}: {calls}"]
     if summary.insight:
         lines.append(f"{PROG}: {summary.insight}")
+    if summary.probe_misses:
+        lines.append(f"{PROG}: {_probe_misses_line(summary.probe_misses)}")
     if summary.tunnels:
         hosts = sorted(summary.tunnel_hosts)
         shown = ", ".join(hosts[:5]) + (f" and {len(hosts) - 5} more" if len(hosts) > 5 else "")
@@ -171,6 +183,15 @@ def summary_lines(summary: Summary, stats: WriterStats) -> list[str]:
             "failed to write" + (f": {stats.errors[0]}" if stats.errors else "")
         )
     return lines
+
+
+def _probe_misses_line(misses: dict[str, int]) -> str:
+    """How many capability probes the server answered "not here", and which: the client's questions,
+    counted apart from errors so that a real failure is not lost among them."""
+    total = sum(misses.values())
+    paths = sorted(misses, key=lambda path: (-misses[path], path))
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    return f"{total} probe{'s' if total != 1 else ''} answered not found (not counted as errors): {shown}"
 
 
 def print_summary(

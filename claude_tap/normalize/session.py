@@ -22,6 +22,7 @@ from typing import Literal
 from claude_tap.capture.body_delta import BodyResolver
 from claude_tap.normalize.blocks import as_dict, as_str
 from claude_tap.normalize.conversation import ConversationLinker
+from claude_tap.normalize.failures import is_failed
 from claude_tap.normalize.model import JsonValue, SessionInfo, Turn, Usage
 from claude_tap.normalize.threads import assign_threads
 from claude_tap.normalize.turns import turns_of_record
@@ -91,7 +92,8 @@ class SessionNormalizer:
     def summary(self) -> dict[str, JsonValue]:
         """Totals for the exit summary and the viewer header.
 
-        turns, errors (turns with an error, an HTTP status >= 400 or cut short), usage (summed, every
+        turns, errors (turns with an error, an HTTP status >= 400 or cut short; not probes answered 404:
+        normalize/failures.py), usage (summed, every
         field zero when no turn reported usage), cost_usd (the priced turns), unpriced_turns (turns with
         usage but an unknown model: cost_usd leaves them out), models (turns per model).
         """
@@ -109,7 +111,7 @@ class SessionNormalizer:
                 models[turn["model"]] = models.get(turn["model"], 0) + 1
         return {
             "turns": len(self.turns),
-            "errors": sum(1 for turn in self.turns if _is_failed(turn)),
+            "errors": sum(1 for turn in self.turns if is_failed(turn)),
             "usage": usage or make_usage(input_tokens=0, output_tokens=0),
             "cost_usd": round(cost, 10),
             "unpriced_turns": unpriced,
@@ -120,10 +122,6 @@ class SessionNormalizer:
 def _source_format(record: dict[str, JsonValue]) -> Literal["claude-tap", "legacy-jsonl"]:
     # A reader importing a legacy JSONL trace says so in the session record it synthesizes.
     return "legacy-jsonl" if record.get("source_format") == "legacy-jsonl" else "claude-tap"
-
-
-def _is_failed(turn: Turn) -> bool:
-    return turn["error"] is not None or (turn["status"] or 0) >= 400 or not turn["complete"]
 
 
 class SessionCollector:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from claude_tap.normalize.failures import is_failed
 from claude_tap.normalize.model import Block, Message, SessionInfo, Turn
 
 Kind = Literal["system", "message", "tool_use", "tool_result", "output", "tools"]
@@ -92,7 +93,7 @@ def session_entry(
             cost += turn["cost_usd"]
         elif usage is not None:
             unpriced += 1
-        if turn["error"] is not None or (turn["status"] or 0) >= 400 or not turn["complete"]:
+        if is_failed(turn):
             errors += 1
         if turn["model"]:
             models[turn["model"]] = None

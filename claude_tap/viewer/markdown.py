@@ -23,6 +23,7 @@ import re
 from claude_tap.normalize.analysis import Analysis, analyze
 from claude_tap.normalize.cache import Diagnosis
 from claude_tap.normalize.context import Composition
+from claude_tap.normalize.failures import is_failed
 from claude_tap.normalize.model import Block, JsonValue, Message, SessionInfo, Tool, Turn, Usage
 from claude_tap.normalize.threads import Thread, thread_totals
 
@@ -65,7 +66,7 @@ def _session_header(info: SessionInfo, turns: list[Turn]) -> str:
 
 
 def _totals(turns: list[Turn]) -> list[str]:
-    errors = sum(1 for turn in turns if _is_failed(turn))
+    errors = sum(1 for turn in turns if is_failed(turn))
     models = sorted({turn["model"] for turn in turns if turn["model"]})
     usages = [turn["usage"] for turn in turns if turn["usage"] is not None]
     lines = [f"- **Turns:** {len(turns)}" + (f" ({errors} failed)" if errors else "")]
@@ -430,5 +431,3 @@ def _json(value: JsonValue) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
 
 
-def _is_failed(turn: Turn) -> bool:
-    return bool(turn["error"]) or not turn["complete"] or (turn["status"] or 200) >= 400

@@ -209,3 +209,12 @@ def test_copy_as_curl_of_a_get_without_secrets_is_plain(module_page: Page) -> No
     assert curl_for(module_page, turn) == (
         "curl -sS 'https://api.anthropic.com/v1/models' \\\n  -H 'anthropic-version: 2023-06-01'"
     )
+
+
+def test_the_page_counts_probe_misses_as_python_does(module_page: Page) -> None:
+    # The page's copy of normalize/failures.py's rule, held to the same cases.
+    from tests.unit.test_failures import PROBE_CASES
+
+    records = [{"method": method, "path": path, "status": status} for method, path, status, _ in PROBE_CASES]
+    got = module_page.evaluate("(records) => records.map((r) => window.claudeTap.isProbeMiss(r))", records)
+    assert got == [expected for *_, expected in PROBE_CASES]

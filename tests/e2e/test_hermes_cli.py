@@ -6,9 +6,11 @@ strip /v1": Hermes runs in a HERMES_HOME of claude-tap's whose config names one 
 (claude_tap.reverse_home); the proxy strips /v1 and sends `/v1/chat/completions` to
 `<target>/chat/completions`, the target being an OpenAI-compatible base that carries its own /v1.
 Hermes first probes the server (/v1/models, /api/tags, /props, ...); those pass through and get the
-vendor's 404s, and are recorded like any other call.
+vendor's 404s, and are recorded like any other call, but the summary counts them apart from errors
+(normalize/failures.py).
 
-`hermes -z` exits 0 even when the model call fails: the tap's summary and trace still show the error.
+`hermes -z` exits 0 even when the model call fails: the tap's summary and trace still show the error,
+the one error among some thirty probes answered 404.
 
 Forward mode, Hermes's default ("Provider creds via ~/.hermes/"): its built-in OpenRouter provider
 reaches https://openrouter.ai through HTTPS_PROXY (httpx), trusting the tap's CA through SSL_CERT_FILE,
@@ -111,7 +113,9 @@ async def test_a_failed_model_call_shows_in_the_summary_though_hermes_exits_0(tm
     assert REFUSAL in result.stdout
     assert len(standin.model_calls) == 1
     calls = len(result.exchanges)
-    assert f"claude-tap: {calls} calls, {calls} errors" in result.stderr  # the probes' 404s and the 400
+    assert f"claude-tap: {calls} calls, 1 error;" in result.stderr  # the 400, not the probes' 404s
+    probes = calls - 1
+    assert f"claude-tap: {probes} probes answered not found (not counted as errors): /" in result.stderr
     (refused,) = [e for e in result.exchanges if e["request"]["path"] == "/v1/chat/completions"]
     assert refused["response"]["status"] == 400
     assert refused["response"]["body"]["error"]["message"] == REFUSAL

@@ -156,6 +156,7 @@ window.claudeTap = {
   diffLines,
   diffWords,
   editScript,
+  isProbeMiss,
   renderMarkdown,
   select,
   setTab,

@@ -160,12 +160,29 @@ function deriveFacts(rec) {
     prompt,
     toolsUsed: tools,
     tokens: rec.usage ? rec.usage.total_tokens : null,
-    isError: Boolean(rec.error) || (typeof status === "number" && status >= 400) || rec.complete === false,
+    isError:
+      !isProbeMiss(rec) &&
+      (Boolean(rec.error) || (typeof status === "number" && status >= 400) || rec.complete === false),
     model: rec.model || "",
     snippet: firstCommand(output) || prompt,
     newCount: newMessageCount(rec),
     largestResult: largestNewResult(rec),
   };
+}
+
+/* A probe the server answered "not here" (its model list, a version, Ollama's tags) is the answer to
+a question, not a failed call: the rule of claude_tap/normalize/failures.py, which the exit summary,
+the exports and the session index use (a test holds the two to the same cases). */
+const PROBE_MISS_STATUSES = [404, 405, 501];
+const READ_PROBES = ["models", "tags", "props", "version", "health"];
+
+function isProbeMiss(rec) {
+  if (!PROBE_MISS_STATUSES.includes(rec.status)) return false;
+  const segments = String(rec.path || "").split("?")[0].replace(/\/+$/, "").split("/");
+  const last = segments[segments.length - 1];
+  if (last === "show") return true;
+  if (!["GET", "HEAD"].includes(String(rec.method || "").toUpperCase())) return false;
+  return READ_PROBES.includes(last) || (segments.length >= 2 && segments[segments.length - 2] === "models");
 }
 
 /* What the call did first, in a few words: the first tool call's command, path or query. */
