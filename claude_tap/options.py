@@ -79,6 +79,15 @@ def parse_target(value: str) -> str:
     return value.strip().rstrip("/")
 
 
+def parse_collector_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"{value!r} is not an http(s) URL; give the OTLP/HTTP collector, e.g. http://127.0.0.1:4318"
+        )
+    return value.strip().rstrip("/")
+
+
 def parse_mode(value: str) -> ProxyMode:
     mode = value.strip().lower()
     if mode == "reverse":
@@ -332,10 +341,20 @@ FLAGS: tuple[Flag, ...] = (
     ),
     Flag("no_open", Group.VIEWER, "never open a browser (live viewer, demo, view)", False, None),
     Flag(
+        "otlp_endpoint",
+        Group.OUTPUT,
+        "send each call, as it completes, as an OpenTelemetry GenAI span to this OTLP/HTTP collector "
+        "(http://host:4318, or a full .../v1/traces URL); one trace per session",
+        None,
+        parse_collector_url,
+        "URL",
+    ),
+    Flag(
         "otlp_content",
         Group.OUTPUT,
-        "OpenTelemetry export (claude-tap export TRACE --otlp URL): also send prompts and completions, as "
-        "span events; without it only models, token counts, timings and errors leave the machine",
+        "OpenTelemetry (--tap-otlp-endpoint, or claude-tap export TRACE --otlp URL): also send prompts and "
+        "completions, as span events; without it only models, token counts, timings and errors leave the "
+        "machine",
         False,
         None,
     ),
@@ -376,6 +395,7 @@ class TapOptions:
     output_dir: Path | None = None
     live: bool = False
     no_open: bool = False
+    otlp_endpoint: str | None = None
     otlp_content: bool = False
     debug: bool = False
     client_args: tuple[str, ...] = ()

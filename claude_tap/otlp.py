@@ -22,6 +22,8 @@ shapes once more.
 
 Spans go out with the official SDK's OTLP/HTTP (protobuf) exporter, in batches, synchronously; a
 collector that does not answer fails the export after `timeout_s`, and nothing else waits on it.
+`SessionSpans` builds them turn by turn, so the live export (otlp_live.py, `--tap-otlp-endpoint`)
+makes the very same spans while the agent runs.
 This module knows the turn model and OpenTelemetry; `send_trace` reads the trace through the export
 path (viewer/export.py: redacted, normalized) and is the command's whole job.
 """
@@ -32,6 +34,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -104,72 +107,119 @@ def export_session(
     timeout_s: float = 10.0,
 ) -> OtlpReport:
     """Send the session's spans to `endpoint` (see traces_endpoint). Raises OtlpUnavailableError."""
+    sdk = load_sdk()
+    collected = sdk.InMemorySpanExporter()
+    provider = sdk.TracerProvider(resource=claude_tap_resource(sdk))
+    provider.add_span_processor(sdk.SimpleSpanProcessor(collected))
+    times = [span_times(turn) for turn in turns]
+    start = _ns(parse_time(info["started_at"])) or min((t[0] for t in times), default=0)
+    spans = SessionSpans(tracer_of(provider), info, session_name, content, start)
+    for turn in turns:
+        spans.add_turn(turn, turns)
+    spans.end(max((t[1] for t in times), default=start))
+    provider.shutdown()
+    finished = collected.get_finished_spans()
+    exporter = sdk.OTLPSpanExporter(endpoint=traces_endpoint(endpoint), timeout=timeout_s)
+    failed = 0
+    for first in range(0, len(finished), BATCH_SPANS):
+        if exporter.export(finished[first : first + BATCH_SPANS]) is not sdk.SpanExportResult.SUCCESS:
+            failed += 1
+    close: Callable[[], None] = exporter.shutdown  # untyped in the SDK
+    close()
+    return OtlpReport(len(finished), failed)
+
+
+def load_sdk() -> Any:
+    """The OpenTelemetry SDK pieces this module uses, as one namespace. Raises OtlpUnavailableError."""
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            SimpleSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
+        )
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     except ImportError as error:
         raise OtlpUnavailableError(
             f"OpenTelemetry export needs the opentelemetry packages ({error.name} is missing): "
             "pip install 'claude-tap[otlp]'"
         ) from error
+    return SimpleNamespace(
+        OTLPSpanExporter=OTLPSpanExporter,
+        Resource=Resource,
+        TracerProvider=TracerProvider,
+        BatchSpanProcessor=BatchSpanProcessor,
+        SimpleSpanProcessor=SimpleSpanProcessor,
+        SpanExporter=SpanExporter,
+        SpanExportResult=SpanExportResult,
+        InMemorySpanExporter=InMemorySpanExporter,
+    )
+
+
+def claude_tap_resource(sdk: Any) -> Any:
     from claude_tap import __version__
 
-    collected = InMemorySpanExporter()
-    resource = Resource.create({"service.name": "claude-tap", "service.version": __version__})
-    provider = TracerProvider(resource=resource)
-    provider.add_span_processor(SimpleSpanProcessor(collected))
-    _record_spans(provider.get_tracer("claude_tap", __version__), info, turns, content, session_name)
-    provider.shutdown()
-    spans = collected.get_finished_spans()
-    exporter = OTLPSpanExporter(endpoint=traces_endpoint(endpoint), timeout=timeout_s)
-    failed = 0
-    for start in range(0, len(spans), BATCH_SPANS):
-        if exporter.export(spans[start : start + BATCH_SPANS]) is not SpanExportResult.SUCCESS:
-            failed += 1
-    close: Callable[[], None] = exporter.shutdown  # untyped in the SDK
-    close()
-    return OtlpReport(len(spans), failed)
+    return sdk.Resource.create({"service.name": "claude-tap", "service.version": __version__})
 
 
-def _record_spans(tracer: Any, info: SessionInfo, turns: Sequence[Turn], content: bool, name: str) -> None:
-    from opentelemetry import trace
-    from opentelemetry.trace import SpanKind, Status, StatusCode
+def tracer_of(provider: Any) -> Any:
+    from claude_tap import __version__
 
-    times = [_span_times(turn) for turn in turns]
-    session_start = _ns(parse_time(info["started_at"])) or min((t[0] for t in times), default=0)
-    session_end = max((t[1] for t in times), default=session_start)
-    root = tracer.start_span(
-        "claude-tap session",
-        start_time=session_start,
-        attributes=_clean(
-            {
-                "claude_tap.client": info["client"],
-                "claude_tap.mode": info["mode"],
-                "claude_tap.target": info["target"],
-                "claude_tap.session": name,
-                "claude_tap.calls": len(turns),
-            }
-        ),
-    )
-    context = trace.set_span_in_context(root)
-    seen_system: set[str] = set()
-    for turn, (start, end) in zip(turns, times, strict=True):
-        span = tracer.start_span(
+    return provider.get_tracer("claude_tap", __version__)
+
+
+class SessionSpans:
+    """The spans of one session: a root span opened at `start_ns`, a CLIENT span per turn under it
+    (ended as it is added, so a batching processor sends it at once), and the root's end."""
+
+    def __init__(self, tracer: Any, info: SessionInfo, name: str, content: bool, start_ns: int) -> None:
+        from opentelemetry import trace
+
+        self._tracer = tracer
+        self._content = content
+        self._seen_system: set[str] = set()
+        self._root = tracer.start_span(
+            "claude-tap session",
+            start_time=start_ns,
+            attributes=_clean(
+                {
+                    "claude_tap.client": info["client"],
+                    "claude_tap.mode": info["mode"],
+                    "claude_tap.target": info["target"],
+                    "claude_tap.session": name,
+                }
+            ),
+        )
+        self._start_ns = start_ns
+        self._context = trace.set_span_in_context(self._root)
+        self.calls = 0
+
+    def add_turn(self, turn: Turn, turns: Sequence[Turn]) -> None:
+        """One turn's span; `turns` holds the session's turns (those before it at least), for what
+        the turn added to its conversation."""
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
+        start, end = span_times(turn)
+        span = self._tracer.start_span(
             f"chat {turn['model'] or 'unknown'}",
-            context=context,
+            context=self._context,
             kind=SpanKind.CLIENT,
             start_time=start,
             attributes=_clean(turn_attributes(turn)),
         )
-        if content:
-            _add_content(span, turn, turns, seen_system, start, end)
+        if self._content:
+            _add_content(span, turn, turns, self._seen_system, start, end)
         if is_failed(turn):
             span.set_status(Status(StatusCode.ERROR, turn["error"] or f"HTTP {turn['status']}"))
         span.end(end_time=end)
-    root.end(end_time=max(session_end, session_start))
+        self.calls += 1
+
+    def end(self, end_ns: int) -> None:
+        self._root.set_attribute("claude_tap.calls", self.calls)
+        self._root.end(end_time=max(end_ns, self._start_ns))
 
 
 def turn_attributes(turn: Turn) -> dict[str, Any]:
@@ -240,7 +290,7 @@ def _plain(block: Block) -> dict[str, Any]:
     return dict(block)
 
 
-def _span_times(turn: Turn) -> tuple[int, int]:
+def span_times(turn: Turn) -> tuple[int, int]:
     start = _ns(parse_time(turn["timing"]["started_at"])) or 0
     duration_ms = turn["timing"]["duration_ms"] or 0.0
     return start, start + int(duration_ms * 1_000_000)
@@ -248,8 +298,6 @@ def _span_times(turn: Turn) -> tuple[int, int]:
 
 def _ns(seconds: float | None) -> int | None:
     return None if seconds is None else int(seconds * 1_000_000_000)
-
-
 
 
 def _clean(attributes: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from claude_tap import __version__
 from claude_tap.options import PROG
@@ -185,6 +185,17 @@ def summary_lines(summary: Summary, stats: WriterStats) -> list[str]:
     return lines
 
 
+def otlp_line(otlp: dict[str, Any]) -> str:
+    """What live OpenTelemetry export did (spans include the session's root span)."""
+    line = f"OpenTelemetry: {otlp['sent']} span{'s' if otlp['sent'] != 1 else ''} sent to {otlp['endpoint']}"
+    if otlp["not_sent"]:
+        line += (
+            f"; warning: {otlp['not_sent']} not delivered "
+            "(the collector was unreachable, refused them or fell behind)"
+        )
+    return line
+
+
 def _probe_misses_line(misses: dict[str, int]) -> str:
     """How many capability probes the server answered "not here", and which: the client's questions,
     counted apart from errors so that a real failure is not lost among them."""
@@ -195,7 +206,11 @@ def _probe_misses_line(misses: dict[str, int]) -> str:
 
 
 def print_summary(
-    environment: Environment, session_dir: Path, html_path: Path | None, stats: WriterStats
+    environment: Environment,
+    session_dir: Path,
+    html_path: Path | None,
+    stats: WriterStats,
+    otlp: dict[str, Any] | None = None,
 ) -> None:
     trace_path = session_dir / TRACE_FILE
     try:
@@ -205,6 +220,8 @@ def print_summary(
         environment.say(f"{PROG}: could not read the trace back for the summary: {error}")
         summary = Summary(calls=stats.written, errors=None, tokens=None)
     lines = summary_lines(summary, stats)
+    if otlp is not None:
+        lines.append(f"{PROG}: {otlp_line(otlp)}")
     lines.append(f"  trace   {trace_path}")
     if html_path is not None:
         lines.append(f"  viewer  {html_path}")

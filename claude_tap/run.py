@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from claude_tap import __version__, serve
 from claude_tap.capture.records import FORMAT_VERSION, SessionRecord
@@ -178,7 +178,7 @@ async def run_session(plan: Plan, options: TapOptions, environment: Environment)
                     log.warning("the recorder did not write the viewer: %s", recorded.html_error)
                 # In a thread, so the loop stays free to answer a Ctrl+C while a long session renders.
                 html_path = await asyncio.to_thread(write_viewer, session_dir, environment)
-            print_summary(environment, session_dir, html_path, recorded.stats)
+            print_summary(environment, session_dir, html_path, recorded.stats, recorded.otlp)
     return RunResult(exit_code, session_dir, html_path)
 
 
@@ -205,6 +205,7 @@ async def record(
     """Proxy, trace and child, from start to the last record. Returns (exit code, what the recorder
     wrote: its counts and, normally, trace.html)."""
     live = _live_server() if options.live else None
+    otlp = live_otlp(options)
     session = session_record(plan, session_dir, started, redactor)
     # Recording runs in a process of its own (store/recorder.py): it never holds this loop's GIL.
     recorder = RecorderProcess(
@@ -218,6 +219,7 @@ async def record(
         on_stopped=lambda reason: environment.say(
             f"claude-tap: recording stopped: {reason}; the agent keeps working"
         ),
+        otlp=otlp,
     )
     handoff = DeferredSink(recorder)  # keeps even the hand-off's pickling off the agent's next request
     proxy = serve.build_proxy(plan, options, environment, handoff, recorder, log)
@@ -249,6 +251,20 @@ async def record(
             if live is not None:
                 await live.stop()
     return exit_code, recorded
+
+
+def live_otlp(options: TapOptions) -> dict[str, Any] | None:
+    """What the recorder needs to send spans live (`--tap-otlp-endpoint`); refused before anything
+    starts when the OpenTelemetry packages are missing, rather than found out at the first call."""
+    if options.otlp_endpoint is None:
+        return None
+    from claude_tap.otlp import OtlpUnavailableError, load_sdk, traces_endpoint
+
+    try:
+        load_sdk()
+    except OtlpUnavailableError as error:
+        raise CommandError(f"--tap-otlp-endpoint: {error}", ExitCode.USAGE) from error
+    return {"endpoint": traces_endpoint(options.otlp_endpoint), "content": options.otlp_content}
 
 
 def session_record(plan: Plan, session_dir: Path, started: datetime, redactor: Redactor) -> SessionRecord:

@@ -49,14 +49,15 @@ class SessionNormalizer:
         self._bodies = BodyResolver()
         self._records_seen = 0
 
-    def add(self, record: JsonValue, position: int | None = None) -> list[Turn]:
+    def add(self, record: JsonValue, position: int | None = None, *, threads: bool = True) -> list[Turn]:
         """The turns this record produced, indexed and linked ([] for session/end/unknown records).
         `position` is the record's line in the trace (default: records are added in file order); it
-        names records that carry no id, so the names do not depend on the order turns are placed in."""
+        names records that carry no id, so the names do not depend on the order turns are placed in.
+        `threads=False` leaves `thread` unassigned (it is redone over all turns at each call)."""
         produced = self._turns_of(record, position)
         for turn in produced:
             self._place(turn, record)
-        if produced:  # a later turn can change what an earlier one was (a title call before the agent)
+        if produced and threads:  # a later turn can change what an earlier one was (a title call first)
             assign_threads(self.turns)
         return produced
 

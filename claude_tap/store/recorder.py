@@ -156,6 +156,7 @@ class RecorderResult:
     stats: WriterStats
     html_path: Path | None
     html_error: str | None  # why the viewer was not written (None when it was, or was not asked for)
+    otlp: dict[str, Any] | None = None  # live OpenTelemetry: endpoint, sent, not_sent (otlp_live.py)
 
 
 class RecorderProcess:
@@ -171,6 +172,7 @@ class RecorderProcess:
         index_file: Path | None = None,
         on_record: Callable[[Record], None] | None = None,
         on_stopped: Callable[[str], None] | None = None,
+        otlp: dict[str, Any] | None = None,
         max_queued_bytes: int = MAX_QUEUED_BYTES,
         max_queued: int = MAX_QUEUED,
     ) -> None:
@@ -212,6 +214,7 @@ class RecorderProcess:
             "session": session,
             "secrets": redactor.remembered_pairs(),
             "live": on_record is not None,
+            "otlp": otlp,  # {"endpoint", "content"}: spans sent as records are written
             "debug": logger.isEnabledFor(logging.DEBUG),
         }
         self._sender = threading.Thread(
@@ -299,7 +302,7 @@ class RecorderProcess:
             on_record_errors=child.on_record_errors,
         )
         html = final.get("html")
-        return RecorderResult(stats, Path(html) if html else None, final.get("html_error"))
+        return RecorderResult(stats, Path(html) if html else None, final.get("html_error"), final.get("otlp"))
 
     def _stop_process(self) -> None:
         with contextlib.suppress(OSError):

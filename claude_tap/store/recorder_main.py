@@ -26,11 +26,14 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from claude_tap.capture.redact import Redactor
 from claude_tap.store.recorder import read_frame, write_frame
 from claude_tap.store.writer import Record, TraceWriter
+
+if TYPE_CHECKING:
+    from claude_tap.otlp_live import LiveSpans
 
 logger = logging.getLogger("claude_tap")
 
@@ -100,6 +103,7 @@ class _Recorder:
         self._unmodelled: list[Record] = []  # written, not yet in the model
         self._unmodelled_bytes = 0
         self._last_record_at = 0.0
+        self._otlp = _live_spans(init.get("otlp"), Path(init["trace"]).parent.name)
         self.writer = TraceWriter(
             Path(init["trace"]), init["session"], self.redactor, on_record=self._on_record
         )
@@ -122,6 +126,8 @@ class _Recorder:
             )
             if is_full or (after_a_gap and self.writer.is_idle):
                 self._catch_up_model()
+        if self._otlp is not None:
+            self._otlp.add(record)
         if self._is_live:
             self._channel.send(("record", record))
         if self.redactor.remembered > len(self._shared):
@@ -150,9 +156,10 @@ class _Recorder:
         self.writer.count_dropped(parent_dropped)
         stats = self.writer.close(exit_code)
         logger.debug("trace closed: %d records; writing the viewer", stats.written)
+        otlp = self._otlp.close() if self._otlp is not None else None  # bounded: otlp_live.py
         html, html_error = self._write_viewer()
         logger.debug("viewer written")
-        return {"stats": stats, "html": html, "html_error": html_error}
+        return {"stats": stats, "html": html, "html_error": html_error, "otlp": otlp}
 
     def _write_viewer(self) -> tuple[str | None, str | None]:
         if self._collector is None or self._html_path is None:
@@ -170,6 +177,19 @@ class _Recorder:
 
             index_session(self._html_path.parent, info, turns, index_file=self._index_file)  # never raises
         return str(self._html_path), None
+
+
+def _live_spans(otlp: dict[str, Any] | None, session_name: str) -> LiveSpans | None:
+    """The live OpenTelemetry export the tap asked for, if any (the tap checked the SDK is there)."""
+    if not otlp:
+        return None
+    from claude_tap.otlp_live import LiveSpans
+
+    try:
+        return LiveSpans(otlp["endpoint"], bool(otlp.get("content")), session_name)
+    except Exception as error:  # the trace matters more: record without the spans, say why
+        logger.error("OpenTelemetry export is off: %s", error)
+        return None
 
 
 def main(stdin: IO[bytes], stdout: IO[bytes]) -> int:

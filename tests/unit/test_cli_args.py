@@ -203,6 +203,7 @@ def test_every_flag_is_readable_from_its_variable() -> None:
         "CLAUDE_TAP_UPSTREAM_PROXY": "direct",
         "CLAUDE_TAP_WATCHDOG": "0",
         "CLAUDE_TAP_OTLP_CONTENT": "1",
+        "CLAUDE_TAP_OTLP_ENDPOINT": "http://127.0.0.1:4318/",
     }
     assert {flag.env_var for flag in FLAGS} == set(environ)
     options = parse([], **environ).options
@@ -213,7 +214,7 @@ def test_every_flag_is_readable_from_its_variable() -> None:
     assert (options.connect_timeout, options.read_timeout) == (3.5, 42.0)
     assert options.output_dir == Path("/tmp/traces-here")
     assert (options.no_launch, options.live, options.no_open, options.debug) == (True, True, True, True)
-    assert options.otlp_content is True
+    assert options.otlp_content is True and options.otlp_endpoint == "http://127.0.0.1:4318"
     assert options.from_env["target"] == "CLAUDE_TAP_TARGET"
     assert options.intercept_all and options.upstream_proxy == "direct" and options.watchdog == 0
     assert [rule.host for rule in options.resolve] == ["a.test", "b.test"]
@@ -232,6 +233,8 @@ def test_resolve_is_repeatable_and_bad_values_are_named() -> None:
         parse([], CLAUDE_TAP_UPSTREAM_PROXY="ftp://x")
     with pytest.raises(UsageError, match="is not a file"):
         parse(["--tap-upstream-ca", "/no/such/file.pem"])
+    with pytest.raises(UsageError, match="--tap-otlp-endpoint: 'localhost:4318' is not an http"):
+        parse(["--tap-otlp-endpoint", "localhost:4318"])
 
 
 def test_flag_wins_over_variable() -> None:

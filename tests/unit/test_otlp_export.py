@@ -38,6 +38,7 @@ class Collector:
     url: str
     requests: list[ExportTraceServiceRequest] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
 
     def spans(self) -> list[dict[str, Any]]:
         out = []
@@ -85,6 +86,7 @@ async def collector() -> AsyncIterator[Collector]:
         message.ParseFromString(body)
         received.requests.append(message)
         received.bodies.append(body)
+        received.headers.append(dict(request.headers))
         return web.Response(
             body=ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf"
         )
