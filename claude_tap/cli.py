@@ -161,9 +161,32 @@ def dispatch(command: Command, environment: Environment) -> int:
             except SessionsUsageError as error:
                 raise UsageError(str(error)) from error
         case "doctor":
-            raise CommandError(f"`{PROG} {command.name}` is not available yet in this version.")
+            return doctor(command, environment)
         case _:
             raise AssertionError(f"no handler for command {command.name!r}")
+
+
+def doctor(command: Command, environment: Environment) -> int:
+    from claude_tap.clients import CLIENT_CONFIGS
+    from claude_tap.doctor import as_json, render, run_doctor
+
+    given = command.args.get("clients")
+    names = [str(name) for name in given] if isinstance(given, list) else []
+    unknown = [name for name in names if name not in CLIENT_CONFIGS]
+    if unknown:
+        raise UsageError(f"unknown client {unknown[0]!r}; choose from: {', '.join(CLIENT_CONFIGS)}")
+    options = command.options
+    reports = run_doctor(
+        names,
+        environment.environ,
+        environment.home,
+        environment.cwd,
+        target=options.target,
+        proxy_mode=options.proxy_mode,
+        upstream_ca=options.upstream_ca,
+    )
+    environment.stdout.write((as_json(reports) if command.args.get("json") else render(reports)) + "\n")
+    return ExitCode.FAILURE if any(report.failed for report in reports) else ExitCode.OK
 
 
 def view(command: Command, environment: Environment) -> int:

@@ -371,7 +371,7 @@ SUBCOMMAND_FLAGS: dict[str, tuple[str, ...]] = {
     "search": ("output_dir", "no_open", "debug"),
     "index": ("output_dir", "debug"),
     "ca": ("debug",),  # and its own --trust, --regenerate
-    "doctor": ("client", "target", "debug"),
+    "doctor": ("target", "proxy_mode", "upstream_ca", "debug"),  # and its own CLIENT ... and --json
 }
 
 
@@ -618,7 +618,8 @@ SUBCOMMAND_HELP = {
     "search": "Find turns in all recorded sessions: messages, system prompts, tool names and results.",
     "index": "Bring the session index (~/.claude-tap/index.sqlite3) up to date with the traces.",
     "ca": "Show where the local CA of forward mode is, its fingerprint, and how to trust it.",
-    "doctor": "Check that the client is found, the target detected, the CA trusted and ports free.",
+    "doctor": "Check each installed client (or those named): that it runs, the mode and target it would get, "
+    "the local CA (forward mode), and that the target answers.",
 }
 
 
@@ -644,6 +645,11 @@ def build_subcommand_parser(name: str) -> argparse.ArgumentParser:
             action="store_true",
             help="make a new CA; clients that trusted the old one must trust the new one",
         )
+    if name == "doctor":
+        parser.add_argument(
+            "clients", nargs="*", metavar="CLIENT", help="only these clients (default: every installed one)"
+        )
+        parser.add_argument("--json", action="store_true", help="the checks as JSON")
     if name in ("sessions", "search", "index"):
         from claude_tap.sessions_cli import add_arguments
 

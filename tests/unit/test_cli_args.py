@@ -326,13 +326,6 @@ def test_target_the_client_adapter_refuses_exits_2_with_its_reason(tmp_path: Pat
     assert not (tmp_path / "tap").exists()
 
 
-@pytest.mark.parametrize("word", ["doctor"])
-def test_subcommands_not_built_yet_say_so(tmp_path: Path, word: str) -> None:
-    result = run_cli([word], tmp_path)
-    assert result.exit_code == 2
-    assert f"`claude-tap {word}` is not available yet" in result.stderr
-
-
 def test_view_of_a_missing_trace_says_which_path(tmp_path: Path) -> None:
     result = run_cli(["view", "nowhere.jsonl.zst", "--tap-no-open"], tmp_path)
     assert result.exit_code != 0
