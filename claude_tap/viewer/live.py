@@ -28,7 +28,7 @@ rather than slowing anyone else, and its EventSource reconnects and resumes from
 The server binds to 127.0.0.1 unless told otherwise, and every path needs the random token, in the
 URL or in the cookie `GET /open/<code>` sets (a wrong or missing one gets a bare 403), so other local
 users and web pages cannot read the session. The browser is handed `open_url()`: a one-time code,
-valid for OPEN_CODE_TTL_S, that sets an HttpOnly, SameSite=Strict cookie holding the token and
+valid for a minute (viewer/access.py), that sets an HttpOnly, SameSite=Strict cookie holding the token and
 redirects to `/`; the token itself never appears on the browser's command line, where every local
 user can read it with `ps` (issue 15). Requests naming a foreign Host (DNS rebinding) or coming from
 another origin are refused (proxy/guard.py).
@@ -42,7 +42,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import secrets
 import sys
 import threading
 import time
@@ -57,6 +56,7 @@ from claude_tap.normalize.model import JsonValue, SessionInfo, Turn
 from claude_tap.normalize.session import SessionNormalizer
 from claude_tap.proxy.guard import Guard, guard_middleware
 from claude_tap.store.reader import ReadReport
+from claude_tap.viewer.access import PageAccess, forbidden
 from claude_tap.viewer.export import json_line, load_session
 from claude_tap.viewer.html import render_html
 from claude_tap.viewer.opener import open_in_background
@@ -68,7 +68,6 @@ CLIENT_QUEUE_FRAMES = 256  # frames a client may fall behind before it is droppe
 SHUTDOWN_TIMEOUT_S = 2.0  # how long stop() waits for a stuck connection before cutting it
 RETRY_MS = 1000  # how soon a dropped EventSource reconnects
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
-OPEN_CODE_TTL_S = 60.0  # long enough for a cold browser start, short enough to be useless in `ps` later
 ANALYSIS_DELAY_S = 0.3  # new turns come in bursts (parallel calls): analyse once per burst
 
 InfoProvider = Callable[[], SessionInfo]
@@ -114,7 +113,7 @@ class LiveServer:
         keepalive_s: float = KEEPALIVE_S,
         client_queue_frames: int = CLIENT_QUEUE_FRAMES,
     ) -> None:
-        self.token = token or secrets.token_urlsafe(24)
+        self.access = PageAccess(token)
         self.failed_records = 0  # records the normalizer could not read (logged, never raised)
         self._info_provider = info_provider
         self._host, self._port = host, port
@@ -129,7 +128,6 @@ class LiveServer:
         self._early_records: list[dict[str, JsonValue]] = []  # published before start()
         self._loop_lock = threading.Lock()  # guards _loop and _early_records across threads
         self._is_stopping = False
-        self._open_codes: dict[str, float] = {}  # one-time code -> when it expires (time.monotonic)
         self._guard: Guard | None = None  # set once the port is known
         self._analysis_timer: asyncio.TimerHandle | None = None
         self._is_analysing = False
@@ -145,11 +143,12 @@ class LiveServer:
         app = web.Application(middlewares=[guard_middleware(lambda: self._guard)])
         app.router.add_get("/", self._serve_page)
         app.router.add_get("/events", self._serve_events)
-        app.router.add_get("/open/{code}", self._serve_open)
+        app.router.add_get("/open/{code}", self.access.serve_open)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
         self._guard = Guard.for_server(self._host, self.port)
+        self.access.port = self.port
         with self._loop_lock:
             self._loop = asyncio.get_running_loop()
             early, self._early_records = self._early_records, []
@@ -174,25 +173,21 @@ class LiveServer:
         return int(self._runner.addresses[0][1])
 
     @property
+    def token(self) -> str:
+        return self.access.token
+
+    @property
     def url(self) -> str:
         """The address to open, token included (print it only where the user alone can read it)."""
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self.port}/?token={self.token}"
+        return self.access.url(self._host)
 
     def open_url(self) -> str:
-        """A one-time address for the browser: it works once, within OPEN_CODE_TTL_S, and sets the
-        token as a cookie. Safe to pass on a command line; `url` (with the token) is not."""
-        now = time.monotonic()
-        self._open_codes = {code: expiry for code, expiry in self._open_codes.items() if expiry > now}
-        code = secrets.token_urlsafe(24)
-        self._open_codes[code] = now + OPEN_CODE_TTL_S
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self.port}/open/{code}"
+        """A one-time address for the browser (viewer/access.py): safe on a command line."""
+        return self.access.open_url(self._host)
 
     @property
     def cookie_name(self) -> str:
-        # Cookies ignore the port: two live viewers on one machine must not overwrite each other's.
-        return f"claude_tap_{self.port}"
+        return self.access.cookie_name
 
     @property
     def client_count(self) -> int:
@@ -290,27 +285,9 @@ class LiveServer:
 
     # -- HTTP ------------------------------------------------------------------------------------
 
-    def _is_authorized(self, request: web.Request) -> bool:
-        expected = self.token.encode()
-        given = request.query.get("token", "").encode()
-        from_cookie = request.cookies.get(self.cookie_name, "").encode()
-        return secrets.compare_digest(given, expected) or secrets.compare_digest(from_cookie, expected)
-
-    async def _serve_open(self, request: web.Request) -> web.StreamResponse:
-        expiry = self._open_codes.pop(request.match_info["code"], None)  # once only, used or not
-        if expiry is None or expiry < time.monotonic():
-            return web.Response(
-                status=403,
-                text="403: this link was used already or has expired; open the address claude-tap printed.\n",
-            )
-        headers = {"Location": "/", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-        response = web.Response(status=303, headers=headers)
-        response.set_cookie(self.cookie_name, self.token, path="/", httponly=True, samesite="Strict")
-        return response
-
     async def _serve_page(self, request: web.Request) -> web.StreamResponse:
-        if not self._is_authorized(request):
-            return _forbidden()
+        if not self.access.is_authorized(request):
+            return forbidden()
         info, turns = self._session_info(), list(self._turns.values())
         live = {"events_url": f"/events?token={self.token}&since={len(self._pushed)}"}
         render = functools.partial(render_html, info, turns, live=live)
@@ -321,8 +298,8 @@ class LiveServer:
         return web.Response(text=html, content_type="text/html", charset="utf-8", headers=headers)
 
     async def _serve_events(self, request: web.Request) -> web.StreamResponse:
-        if not self._is_authorized(request):
-            return _forbidden()
+        if not self.access.is_authorized(request):
+            return forbidden()
         if self._is_stopping:
             return web.Response(status=503, text="503: the live viewer is shutting down.\n")
         response = web.StreamResponse(
@@ -386,10 +363,6 @@ def _resume_point(request: web.Request) -> int | None:
 def _frame(event: str, data: JsonValue, event_id: int | None = None) -> bytes:
     head = f"event: {event}\n" + (f"id: {event_id}\n" if event_id is not None else "")
     return f"{head}data: {json_line(data)}\n\n".encode()  # one line: a single `data:` field
-
-
-def _forbidden() -> web.Response:
-    return web.Response(status=403, text="403: this address needs the token claude-tap printed.\n")
 
 
 # -- claude-tap view TRACE -----------------------------------------------------------------------

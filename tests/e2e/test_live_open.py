@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from claude_tap.viewer import live as live_module
+from claude_tap.viewer import access as access_module
 from claude_tap.viewer.live import LiveServer
 
 pytestmark = pytest.mark.e2e
@@ -60,7 +60,7 @@ async def test_a_one_time_code_works_once(server: LiveServer) -> None:
 
 
 async def test_a_one_time_code_expires(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(live_module, "OPEN_CODE_TTL_S", 0.05)
+    monkeypatch.setattr(access_module, "OPEN_CODE_TTL_S", 0.05)
     url = server.open_url()
     await asyncio.sleep(0.1)
     async with aiohttp.ClientSession() as http, http.get(url, allow_redirects=False) as r:
