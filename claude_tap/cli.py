@@ -162,6 +162,19 @@ def dispatch(command: Command, environment: Environment) -> int:
                 raise UsageError(str(error)) from error
         case "doctor":
             return doctor(command, environment)
+        case "dashboard":
+            from claude_tap.dashboard.server import serve_dashboard
+            from claude_tap.store.paths import traces_root
+
+            options = command.options
+            return serve_dashboard(
+                environment.environ,
+                options.output_dir or traces_root(environment.environ),
+                host=options.host,
+                port=options.port,
+                open_browser=not options.no_open,
+                stderr=environment.stderr,
+            )
         case _:
             raise AssertionError(f"no handler for command {command.name!r}")
 

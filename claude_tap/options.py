@@ -35,7 +35,7 @@ from claude_tap.clients.base import ProxyMode
 from claude_tap.proxy.resolve import Resolve
 
 PROG = "claude-tap"
-SUBCOMMANDS = ("demo", "view", "export", "sessions", "search", "index", "ca", "doctor")
+SUBCOMMANDS = ("demo", "view", "export", "sessions", "search", "index", "dashboard", "ca", "doctor")
 OWN_WORDS_BEFORE_CLIENT_ARGS = ("-h", "--help", "--version")
 EXPORT_FORMATS = ("html", "md", "json", "jsonl")
 
@@ -370,6 +370,7 @@ SUBCOMMAND_FLAGS: dict[str, tuple[str, ...]] = {
     "sessions": ("output_dir", "debug"),  # and their own arguments: sessions_cli.add_arguments
     "search": ("output_dir", "no_open", "debug"),
     "index": ("output_dir", "debug"),
+    "dashboard": ("port", "host", "output_dir", "no_open", "debug"),
     "ca": ("debug",),  # and its own --trust, --regenerate
     "doctor": ("target", "proxy_mode", "upstream_ca", "debug"),  # and its own CLIENT ... and --json
 }
@@ -617,6 +618,8 @@ SUBCOMMAND_HELP = {
     "duration and the first prompt. `sessions prune` deletes old sessions.",
     "search": "Find turns in all recorded sessions: messages, system prompts, tool names and results.",
     "index": "Bring the session index (~/.claude-tap/index.sqlite3) up to date with the traces.",
+    "dashboard": "A local web page of all sessions: the list, search, tokens and cost per day and client, "
+    "context growth of a session, each session's viewer.",
     "ca": "Show where the local CA of forward mode is, its fingerprint, and how to trust it.",
     "doctor": "Check each installed client (or those named): that it runs, the mode and target it would get, "
     "the local CA (forward mode), and that the target answers.",

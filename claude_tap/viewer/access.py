@@ -57,8 +57,12 @@ class PageAccess:
             )
         headers = {"Location": "/", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
         response = web.Response(status=303, headers=headers)
-        response.set_cookie(self.cookie_name, self.token, path="/", httponly=True, samesite="Strict")
+        self.set_cookie(response)
         return response
+
+    def set_cookie(self, response: web.StreamResponse) -> None:
+        """The token as an HttpOnly cookie, so the page's own requests need no token in their URL."""
+        response.set_cookie(self.cookie_name, self.token, path="/", httponly=True, samesite="Strict")
 
 
 def forbidden() -> web.Response:
