@@ -87,7 +87,9 @@ def test_version_is_ours_only_before_client_arguments() -> None:
     assert parse(["--model", "x", "--version"]).options.client_args == ("--model", "x", "--version")
 
 
-@pytest.mark.parametrize("word", ["demo", "view", "export", "sessions", "search", "index", "ca", "doctor"])
+@pytest.mark.parametrize(
+    "word", ["demo", "view", "export", "sessions", "search", "index", "dashboard", "ca", "doctor"]
+)
 def test_subcommand_words_reach_the_client_unless_first(word: str) -> None:
     assert parse(["--", word]).options.client_args == (word,)
     assert parse(["--tap-port", "0", word]).options.client_args == (word,)
