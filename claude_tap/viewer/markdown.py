@@ -429,5 +429,3 @@ def _anchor_id(tool_id: str) -> str:
 
 def _json(value: JsonValue) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
-
-
