@@ -49,6 +49,7 @@ from claude_tap.store.paths import (
     new_session_dir,
 )
 from claude_tap.store.recorder import RecorderProcess, RecorderResult
+from claude_tap.transcript_watch import TranscriptWatch
 from claude_tap.viewer.opener import open_in_background
 
 if TYPE_CHECKING:
@@ -224,6 +225,7 @@ async def record(
     handoff = DeferredSink(recorder)  # keeps even the hand-off's pickling off the agent's next request
     proxy = serve.build_proxy(plan, options, environment, handoff, recorder, log)
     exit_code: int | None = None
+    transcripts: TranscriptWatch | None = None
     try:
         try:
             proxy_url = await proxy.start()
@@ -237,12 +239,16 @@ async def record(
         proxy_url = client_facing_url(proxy_url, options.host)
         if live is not None:
             await start_live(live, options, environment)
+        transcripts = watch_transcripts(plan, environment, started, recorder)
         if options.no_launch:
             exit_code = await serve_until_interrupted(plan, proxy_url, environment)
         else:
             exit_code = await launch(plan, proxy_url, environment)
     finally:
         with ctrl_c_finishes_the_trace(environment):
+            if transcripts is not None:
+                imported = await transcripts.stop()
+                log.info("imported %d transcript entries", imported)
             await proxy.stop()
             log.debug("proxy stopped; the recorder finishes the trace and the viewer")
             handoff.flush()
@@ -251,6 +257,22 @@ async def record(
             if live is not None:
                 await live.stop()
     return exit_code, recorded
+
+
+def watch_transcripts(
+    plan: Plan, environment: Environment, started: datetime, recorder: RecorderProcess
+) -> TranscriptWatch | None:
+    """For a client whose readable turns are its own transcripts (Cursor), import them as they come."""
+    if plan.client.transcripts is None:
+        return None
+    watch = TranscriptWatch(
+        plan.client.transcripts,
+        environment.home,
+        started.timestamp() - 1.0,  # the client's first write may carry a coarse mtime
+        lambda record: recorder.submit_record(record, block=False),
+    )
+    watch.start()
+    return watch
 
 
 def live_otlp(options: TapOptions) -> dict[str, Any] | None:

@@ -60,6 +60,7 @@ RewriteArgv = Callable[[Sequence[str]], ArgvRewrite]
 LaunchEnv = Callable[[Mapping[str, str], str, ProxyMode], dict[str, str]]
 LaunchArgv = Callable[[Sequence[str], str, ProxyMode], list[str]]
 RefuseLaunch = Callable[[Mapping[str, str]], str | None]
+TranscriptFiles = Callable[[Path, float], list[Path]]
 
 
 def never_refuse(env: Mapping[str, str]) -> None:
@@ -113,6 +114,8 @@ class ClientConfig:
     - `intercept_hosts`: hosts forward mode should decrypt for this client (model APIs).
     - `refuse_launch(env)`: why the client that PATH in `env` would run must not be launched, in any
       mode and whatever the target (kimi-cli's 1.52.0 stub), or None.
+    - `transcripts(home, since)`: the client's own transcript files written since `since` (epoch s),
+      which the run imports as `transcript` records while it goes on (Cursor), or None.
     """
 
     name: str
@@ -130,6 +133,7 @@ class ClientConfig:
     launch_argv: LaunchArgv
     intercept_hosts: tuple[str, ...] = ()
     refuse_launch: RefuseLaunch = never_refuse
+    transcripts: TranscriptFiles | None = None
 
 
 def reverse_env(env: Mapping[str, str], mode: ProxyMode, base_urls: Mapping[str, str]) -> dict[str, str]:

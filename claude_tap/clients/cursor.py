@@ -3,7 +3,8 @@
 Spec row "Cursor CLI / Cursor login (cursor-agent login)": Cursor has no base-URL override, so there
 is no reverse mode; forward mode decrypts api2.cursor.sh, whose Connect/protobuf bodies are kept as
 bytes, and the readable turns come from Cursor's local transcripts
-(~/.cursor/projects/*/agent-transcripts), imported after the run.
+(~/.cursor/projects/*/agent-transcripts, clients/cursor_transcripts.py), imported as the run goes on
+(transcript_watch.py), also with --tap-no-launch.
 
 This module knows nothing about processes, sockets or the proxy, and reads no files.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from claude_tap.clients.base import ClientConfig, ProxyMode, executable_first, forward_only
+from claude_tap.clients.cursor_transcripts import transcript_files
 
 DEFAULT_TARGET = "https://api2.cursor.sh"
 
@@ -39,4 +41,5 @@ CURSOR = ClientConfig(
     launch_env=launch_env,
     launch_argv=executable_first("cursor-agent"),
     intercept_hosts=("api2.cursor.sh",),
+    transcripts=transcript_files,
 )
