@@ -222,12 +222,14 @@ _NOTES: dict[str, dict[Language, tuple[str, ...]]] = {
     "cursor": {
         "en": (
             "No base-URL override: forward mode only. Connect/protobuf bodies are kept as bytes. "
-            "The readable turns are in Cursor's local transcripts (~/.cursor/projects/*/agent-transcripts); "
-            "importing them into the trace is not part of a run yet.",
+            "The readable turns are in Cursor's local transcripts (~/.cursor/projects/*/agent-transcripts): "
+            "each entry written during the run (or while `--tap-no-launch` records) is imported into the "
+            "trace as it comes, tool calls included, and shown as a turn.",
         ),
         "zh": (
             "无法改 Base URL：只支持正向模式。Connect/protobuf 请求体按字节保存。可读的对话轮次在 Cursor "
-            "的本地记录中（~/.cursor/projects/*/agent-transcripts）；运行时把它们导入 trace 的功能尚未接入。",
+            "的本地记录中（~/.cursor/projects/*/agent-transcripts）：运行期间（或 `--tap-no-launch` 录制期间）写入的每条记录"
+            "都会随时导入 trace，包括工具调用，并显示为一个轮次。",
         ),
     },
     "qoder": {
