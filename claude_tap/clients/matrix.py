@@ -229,7 +229,8 @@ _NOTES: dict[str, dict[Language, tuple[str, ...]]] = {
         "zh": (
             "无法改 Base URL：只支持正向模式。Connect/protobuf 请求体按字节保存。可读的对话轮次在 Cursor "
             "的本地记录中（~/.cursor/projects/*/agent-transcripts）：运行期间"
-            "（或 `--tap-no-launch` 录制期间）写入的每条记录都会随时导入 trace，包括工具调用，并显示为一个轮次。",
+            "（或 `--tap-no-launch` 录制期间）写入的每条记录都会随时导入 trace，"
+            "包括工具调用，并显示为一个轮次。",
         ),
     },
     "qoder": {
