@@ -93,7 +93,7 @@ def write_session(job: tuple[Path, int, float]) -> tuple[int, int, int, int]:
             request = record["request"]
             text = json.dumps(request["body"], ensure_ascii=False, separators=(",", ":"))
             request_bytes += len(text.encode())
-            encoded = history.encode(text, request["path"], record["id"])
+            encoded = history.encode(text.encode(), request["path"], record["id"])
             request["body"] = encoded.stored
             if encoded.ref is not None:
                 request["body_ref"] = encoded.ref
