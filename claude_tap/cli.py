@@ -181,7 +181,7 @@ def dispatch(command: Command, environment: Environment) -> int:
 
 def doctor(command: Command, environment: Environment) -> int:
     from claude_tap.clients import CLIENT_CONFIGS
-    from claude_tap.doctor import as_json, render, run_doctor
+    from claude_tap.doctor import Overrides, as_json, render, run_doctor
 
     given = command.args.get("clients")
     names = [str(name) for name in given] if isinstance(given, list) else []
@@ -189,15 +189,8 @@ def doctor(command: Command, environment: Environment) -> int:
     if unknown:
         raise UsageError(f"unknown client {unknown[0]!r}; choose from: {', '.join(CLIENT_CONFIGS)}")
     options = command.options
-    reports = run_doctor(
-        names,
-        environment.environ,
-        environment.home,
-        environment.cwd,
-        target=options.target,
-        proxy_mode=options.proxy_mode,
-        upstream_ca=options.upstream_ca,
-    )
+    overrides = Overrides(options.target, options.proxy_mode, options.upstream_ca)
+    reports = run_doctor(names, environment.environ, environment.home, environment.cwd, overrides)
     environment.stdout.write((as_json(reports) if command.args.get("json") else render(reports)) + "\n")
     return ExitCode.FAILURE if any(report.failed for report in reports) else ExitCode.OK
 

@@ -56,31 +56,21 @@ class ClientReport:
         return any(check.status == "fail" for check in self.checks)
 
 
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What the tap flags would change in a run: --tap-target, --tap-proxy-mode, --tap-upstream-ca."""
+
+    target: str | None = None
+    proxy_mode: ProxyMode | None = None
+    upstream_ca: Path | None = None
+
+
 def run_doctor(
-    names: list[str],
-    environ: Mapping[str, str],
-    home: Path,
-    cwd: Path,
-    *,
-    target: str | None = None,
-    proxy_mode: ProxyMode | None = None,
-    upstream_ca: Path | None = None,
+    names: list[str], environ: Mapping[str, str], home: Path, cwd: Path, overrides: Overrides = Overrides()
 ) -> list[ClientReport]:
     """The reports of the named clients, or of every installed one (and a line for the others)."""
     clients = [CLIENT_CONFIGS[name] for name in names] if names else list(CLIENT_CONFIGS.values())
-    return [
-        check_client(
-            client,
-            environ,
-            home,
-            cwd,
-            target=target,
-            proxy_mode=proxy_mode,
-            upstream_ca=upstream_ca,
-            named=bool(names),
-        )
-        for client in clients
-    ]
+    return [check_client(client, environ, home, cwd, overrides, named=bool(names)) for client in clients]
 
 
 def check_client(
@@ -88,12 +78,11 @@ def check_client(
     environ: Mapping[str, str],
     home: Path,
     cwd: Path,
+    overrides: Overrides = Overrides(),
     *,
-    target: str | None = None,
-    proxy_mode: ProxyMode | None = None,
-    upstream_ca: Path | None = None,
     named: bool = False,
 ) -> ClientReport:
+    target, proxy_mode, upstream_ca = overrides.target, overrides.proxy_mode, overrides.upstream_ca
     report = ClientReport(client.name, client.display_name, True, client.install_hint)
     mode = proxy_mode or client.default_proxy_mode
     executable = launched_executable(client.launch_argv([], "http://127.0.0.1:0", mode))

@@ -205,7 +205,7 @@ def _search(
     except ValueError as error:
         raise SessionsUsageError(str(error)) from error
     if args.get("json"):
-        _write(environment, json.dumps([_hit_json(hit) for hit in hits], ensure_ascii=False, indent=1) + "\n")
+        _write(environment, json.dumps([hit_json(hit) for hit in hits], ensure_ascii=False, indent=1) + "\n")
     else:
         _write(environment, "".join(_hit_text(hit) for hit in hits))
     if not hits:
@@ -296,17 +296,17 @@ def _hit_text(hit: Hit) -> str:
 
 
 def _rows_json(rows: list[SessionRow]) -> str:
-    return json.dumps([_row_json(row) for row in rows], ensure_ascii=False, indent=1) + "\n"
+    return json.dumps([row_json(row) for row in rows], ensure_ascii=False, indent=1) + "\n"
 
 
-def _row_json(row: SessionRow) -> dict[str, Any]:
+def row_json(row: SessionRow) -> dict[str, Any]:
     data = asdict(row)
     data["models"] = list(row.models)
     data["total_tokens"] = row.total_tokens
     return data
 
 
-def _hit_json(hit: Hit) -> dict[str, Any]:
+def hit_json(hit: Hit) -> dict[str, Any]:
     return {
         "session_dir": hit.session.session_dir,
         "started_at": hit.session.started_at,

@@ -9,31 +9,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from claude_tap.normalize.model import Turn
-from claude_tap.store.index import Hit, SessionRow
+from claude_tap.sessions_cli import row_json
+from claude_tap.store.index import SessionRow
 
 
 def session_json(row: SessionRow) -> dict[str, Any]:
-    data = asdict(row)
-    data["models"] = list(row.models)
-    data["total_tokens"] = row.total_tokens
-    data["day"] = _day(row.started_ts)
-    return data
-
-
-def hit_json(hit: Hit) -> dict[str, Any]:
-    return {
-        "session_dir": hit.session.session_dir,
-        "started_at": hit.session.started_at,
-        "client": hit.session.client,
-        "turn": hit.turn_number,
-        "kind": hit.kind,
-        "snippet": hit.snippet,
-    }
+    """A listed session as `claude-tap sessions --json` gives it, and its day for the charts."""
+    return {**row_json(row), "day": _day(row.started_ts)}
 
 
 def daily_totals(rows: Iterable[SessionRow]) -> list[dict[str, Any]]:

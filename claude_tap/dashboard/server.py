@@ -26,9 +26,10 @@ from typing import Any, TextIO
 
 from aiohttp import web
 
-from claude_tap.dashboard.figures import context_growth, daily_totals, hit_json, session_json
+from claude_tap.dashboard.figures import context_growth, daily_totals, session_json
 from claude_tap.proxy.guard import Guard, guard_middleware
 from claude_tap.sessions import RECORDING_GRACE_S, open_index, update_index
+from claude_tap.sessions_cli import hit_json
 from claude_tap.store.index import IndexBusyError, SessionFilter
 from claude_tap.store.paths import HTML_FILE
 from claude_tap.viewer.access import PageAccess, forbidden
