@@ -103,6 +103,10 @@ def test_the_list_the_totals_and_a_client_filter(browser: Browser, dashboard: tu
     page.select_option("#client", "codex")
     page.wait_for_function("document.querySelectorAll('#sessions tr').length === 1")
     assert page.locator("#sessions tr td").nth(1).inner_text() == "codex"
+    page.fill("#text", "nothing-like-this-anywhere")
+    page.click("#filters button")
+    page.wait_for_selector("#sessions td.muted")
+    assert page.locator("#sessions tr").inner_text() == "No session matches these filters."
 
 
 def test_a_sessions_context_growth(browser: Browser, dashboard: tuple[str, Path]) -> None:
