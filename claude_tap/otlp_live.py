@@ -13,6 +13,7 @@ This module knows records and OpenTelemetry, not pipes or sockets.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -28,6 +29,8 @@ from claude_tap.otlp import (
     tracer_of,
     traces_endpoint,
 )
+
+logger = logging.getLogger("claude_tap")
 
 MAX_QUEUED_SPANS = 2048
 EXPORT_TIMEOUT_S = 1.0  # one batch's POST, retries included: a dead collector fails fast
@@ -60,15 +63,24 @@ class LiveSpans:
         self._spans: SessionSpans | None = None
         self._last_end_ns = 0
         self.made = 0
+        self.failed = 0  # records no span could be made of
 
     def add(self, record: JsonValue) -> None:
         """One stored record (redacted): the session record opens the root span, an exchange adds
-        its turns' spans."""
-        turns = self._normalizer.add(record, threads=False)
-        if self._spans is None and self._normalizer.info["started_at"] is not None:
-            self._open(time.time_ns())
-        for turn in turns:
-            self._add(turn, self._normalizer.turns)
+        its turns' spans. Never raises: a record the spans cannot be made of is counted and logged,
+        and the recording (and the live viewer after this hook) go on."""
+        try:
+            turns = self._normalizer.add(record, threads=False)
+            if self._spans is None and self._normalizer.info["started_at"] is not None:
+                self._open(time.time_ns())
+            for turn in turns:
+                self._add(turn, self._normalizer.turns)
+        except Exception as error:
+            self.failed += 1
+            if self.failed == 1:
+                logger.warning(
+                    "OpenTelemetry: a record could not become a span: %s: %s", type(error).__name__, error
+                )
 
     def close(self) -> dict[str, Any]:
         """End the root span, send what is queued (bounded), and say what was sent and what was not."""

@@ -30,3 +30,30 @@ def test_without_the_opentelemetry_packages_the_run_does_not_start(monkeypatch: 
     with pytest.raises(CommandError, match="--tap-otlp-endpoint: OpenTelemetry export needs") as raised:
         live_otlp(TapOptions(otlp_endpoint="http://127.0.0.1:4318"))
     assert raised.value.exit_code == 2
+
+
+def test_a_record_that_cannot_become_a_span_is_counted_and_the_next_one_still_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from claude_tap.normalize.session import SessionNormalizer
+    from claude_tap.otlp_live import LiveSpans
+    from tests.e2e.tap_process import free_port
+    from tests.factories import json_exchange_record, session_record
+
+    spans = LiveSpans(f"http://127.0.0.1:{free_port()}", content=False, session_name="s")  # nobody listens
+    spans.add(session_record())
+    normalize = SessionNormalizer.add
+
+    def broken_once(self: SessionNormalizer, record: object, *args: object, **kwargs: object) -> object:
+        if isinstance(record, dict) and record.get("id") == "broken":
+            raise RecursionError("a record nested too deep")  # the normalizer's own input is never this bad
+        return normalize(self, record, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SessionNormalizer, "add", broken_once)
+    spans.add({"type": "exchange", "id": "broken"})  # counted, not raised into the recorder
+    body = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}
+    reply = {"type": "message", "content": [{"type": "text", "text": "hello"}], "usage": {"input_tokens": 3}}
+    spans.add(json_exchange_record(2, body, reply))
+    assert (spans.failed, spans.made) == (1, 1)
+    tally = spans.close()
+    assert (tally["sent"], tally["not_sent"]) == (0, 2)  # the call's span and the session's root span
