@@ -123,3 +123,44 @@ async def test_a_collector_that_is_not_there_costs_the_agent_nothing(
     assert "claude-tap: 5 calls, 0 errors" in done.stderr
     assert f"OpenTelemetry: 0 spans sent to {dead}/v1/traces; warning: 6 not delivered" in done.stderr
     assert stop_s < 15, f"the stop waited {stop_s:.1f} s for a collector that is not there"
+
+
+async def test_a_collector_that_never_answers_does_not_slow_a_call(
+    tmp_path: Path, loopback: Loopback
+) -> None:
+    # Accepts the connection, reads, never answers: an export done on a call's path would hold it
+    # for the exporter's whole timeout (1 s), far above a loopback call's time.
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        while await reader.read(65536):
+            pass
+
+    silent = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    loopback.route("messages", messages)
+    try:
+        async with proxy_only(
+            tmp_path, loopback.url, ["--tap-otlp-endpoint", f"http://127.0.0.1:{port}"]
+        ) as tap:
+            async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+                seconds = []
+                for turn in range(8):
+                    began = time.monotonic()
+                    await call(session, tap.url, turn)
+                    seconds.append(time.monotonic() - began)
+                    await asyncio.sleep(0.3)  # let a batch be on its way to the silent collector
+            began = time.monotonic()
+            done = await tap.stop()
+            stop_s = time.monotonic() - began
+    finally:
+        for writer in held:
+            writer.close()
+        silent.close()
+
+    assert done.returncode == 0, done.stderr
+    assert held, "the spans were never sent to the silent collector"
+    assert max(seconds) < 0.5, f"a call waited on the collector: {[round(s, 3) for s in seconds]}"
+    assert "not delivered" in done.stderr
+    assert stop_s < 10, f"the stop waited {stop_s:.1f} s for a collector that never answers"
