@@ -3,13 +3,19 @@
 Token counts, model lists, telemetry, Cursor's protobuf, an unknown gateway, a record that failed to
 normalize: each becomes a turn with api "raw", its request body as an "other" block in a message with
 role "request" and its response body as an "other" output block. `body_of` reads the one body field a
-record part has (records.py: body, body_text or body_b64).
+record part has (records.py: body, body_text or body_b64); a binary body up to DECODE_BODY_CHARS also
+gets what capture/encoded_body.py makes of it (Qoder's and Cursor's encoded bodies: Connect frames,
+compression, base64, JSON, schema-less protobuf), with the steps that got there.
 
 This module knows the record's body fields, no API format.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+
+from claude_tap.capture.encoded_body import decode_body
 from claude_tap.normalize.blocks import as_dict, as_str, other_block
 from claude_tap.normalize.content import Content, empty_content
 from claude_tap.normalize.model import JsonValue
@@ -17,6 +23,8 @@ from claude_tap.normalize.model import JsonValue
 # The page shows at most this much of a text or binary body; the trace keeps it whole. A 20 MB upload
 # would otherwise be held in full by the viewer model and written into trace.html.
 PAGE_BODY_CHARS = 1 << 20
+# Binary bodies up to this much base64 are decoded for the page: model calls, not uploads.
+DECODE_BODY_CHARS = 256 << 10
 
 
 def body_of(part: JsonValue) -> JsonValue:
@@ -42,6 +50,9 @@ def body_of(part: JsonValue) -> JsonValue:
             }
         if "decode_error" in fields:
             kept["decode_error"] = fields["decode_error"]
+        decoded = _decoded(encoded)
+        if decoded is not None:
+            kept["decoded"] = decoded
         return kept
     return None
 
@@ -53,3 +64,17 @@ def normalize(request: JsonValue, response: JsonValue, path: str) -> Content:
     if response is not None:
         content["output"] = [other_block("response body", response)]
     return content
+
+
+def _decoded(encoded: JsonValue) -> JsonValue:
+    """What a small binary body turns out to be ({"steps", "value"}), or None when nothing decodes."""
+    if not isinstance(encoded, str) or len(encoded) > DECODE_BODY_CHARS:
+        return None
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    decoding = decode_body(data)
+    if decoding.steps == ["bytes"]:  # nothing but the bytes themselves: the base64 says it already
+        return None
+    return {"steps": list(decoding.steps), "value": decoding.value}

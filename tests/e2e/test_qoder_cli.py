@@ -4,7 +4,7 @@ qodercli needs a real login to reach its model call, so a script plays it, sendi
 row describes: a POST to https://api2.qoder.sh/.../agent_chat_generation through HTTPS_PROXY, trusting
 the tap's CA through SSL_CERT_FILE, with cosy-* credential headers and an encoded body (here a
 Connect frame holding gzip'd protobuf; the real encoding is unknown). The trace must keep the body's
-bytes exactly, redact the credentials, and clients/encoded_body.py must read the recorded bytes back
+bytes exactly, redact the credentials, and capture/encoded_body.py must read the recorded bytes back
 to the message. The loopback stand-in answers as api2.qoder.sh.
 """
 
@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from claude_tap.clients.encoded_body import decode_body
+from claude_tap.capture.encoded_body import decode_body
+from claude_tap.normalize.session import normalize_records
 from tests.e2e.real_cli import agent_dirs, run_through_tap, serving_as
 from tests.e2e.tap_process import tap_env, write_script
 
@@ -74,3 +75,6 @@ async def test_qoder_encoded_body_is_recorded_as_bytes_and_decoded(tmp_path: Pat
         {"field": 2, "wire": 0, "value": 7},
         {"field": 3, "wire": 2, "value": [{"field": 1, "wire": 2, "value": "qwen3-coder"}]},
     ]
+    # The turn the page and the exports show carries the same reading of the body.
+    [turn] = [t for t in normalize_records(result.records)[1] if t["path"] == PATH]
+    assert turn["request_body"]["decoded"] == {"steps": decoded.steps, "value": decoded.value}

@@ -12,7 +12,7 @@ import zlib
 import brotli
 import zstandard
 
-from claude_tap.clients.encoded_body import decode_body, protobuf_fields
+from claude_tap.capture.encoded_body import decode_body, protobuf_fields
 
 # field 1 "hello", field 2 varint 150, field 3 a message holding field 1 "inner"
 MESSAGE = b"\x0a\x05hello\x10\x96\x01\x1a\x07\x0a\x05inner"

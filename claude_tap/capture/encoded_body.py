@@ -8,7 +8,8 @@ last, protobuf read without a schema. The steps that worked are listed, so a per
 value was reached. Nothing here raises on bad input: an undecodable body is answered with the steps
 tried so far and the bytes as hex.
 
-Pure functions of bytes; no record, file or network knowledge.
+Pure functions of bytes; no record, file or network knowledge. normalize/raw.py shows the result
+beside a binary body on the page and in exports.
 """
 
 from __future__ import annotations
