@@ -236,14 +236,18 @@ _NOTES: dict[str, dict[Language, tuple[str, ...]]] = {
     "qoder": {
         "en": (
             "Forward mode only; needs a real login (QODER_PERSONAL_ACCESS_TOKEN is exchanged at "
-            "openapi.qoder.sh). The model call carries an encoded body, recorded as bytes (not decoded yet). "
+            "openapi.qoder.sh). The model call carries an encoded body, recorded as bytes; the viewer and "
+            "exports show what it decodes to (Connect frames, compression, base64, JSON or schema-less "
+            "protobuf, with the steps), a reading not yet checked against a real body. "
             "Its cosy-* credential headers (cosy-key, cosy-signature, cosy-user, cosy-machineid and any "
             "named like a token or secret) are redacted. claude-tap sets QODER_HTTPDNS=off so host lookups "
             "stay on the proxy.",
         ),
         "zh": (
             "只支持正向模式；需要真实登录（QODER_PERSONAL_ACCESS_TOKEN 会在 openapi.qoder.sh 换取凭据）。"
-            "模型请求体经过编码，按字节记录（尚未解码）。cosy-* 凭据请求头（cosy-key、cosy-signature、"
+            "模型请求体经过编码，按字节记录；查看器和导出会显示它解码后的内容（Connect 帧、压缩、base64、"
+            "JSON 或无 schema 的 protobuf，并列出步骤），这一解读尚未用真实请求体验证。"
+            "cosy-* 凭据请求头（cosy-key、cosy-signature、"
             "cosy-user、cosy-machineid 以及名称像 token 或 secret 的）都会被脱敏。claude-tap 设置 "
             "QODER_HTTPDNS=off，让主机解析经过代理。",
         ),
