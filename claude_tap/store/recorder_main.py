@@ -124,7 +124,9 @@ class _Recorder:
             is_full = (
                 len(self._unmodelled) >= MAX_UNMODELLED or self._unmodelled_bytes >= MAX_UNMODELLED_BYTES
             )
-            if is_full or (after_a_gap and self.writer.is_idle):
+            # The session record arrives from the writer's thread before its constructor returns.
+            writer: TraceWriter | None = getattr(self, "writer", None)
+            if is_full or (after_a_gap and writer is not None and writer.is_idle):
                 self._catch_up_model()
         if self._otlp is not None:
             self._otlp.add(record)

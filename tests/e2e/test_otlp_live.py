@@ -89,7 +89,8 @@ async def test_each_call_is_a_span_while_the_agent_runs(
     chats = await spans_named(collector, "chat ", 2)
     assert {span["trace_id"] for span in chats} == {root["trace_id"]}  # one trace for the session
     assert {span["parent"] for span in chats} == {root["span_id"]}
-    assert root["attributes"]["claude_tap.calls"] == 2 and root["attributes"]["claude_tap.client"] == "claude"
+    assert root["attributes"].get("claude_tap.calls") == 2, root
+    assert root["attributes"].get("claude_tap.client") == "claude", root
     first = chats[0]["attributes"]
     assert first["gen_ai.request.model"] == MODEL and first["gen_ai.provider.name"] == "anthropic"
     assert first["gen_ai.usage.input_tokens"] == 150  # cached tokens included, as the conventions say
