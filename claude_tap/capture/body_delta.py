@@ -120,8 +120,9 @@ def _repeats(data: bytes, pos: int, base_data: bytes, start: int, end: int) -> b
     """Whether `data` holds, at the value boundary `pos`, exactly the value base_data[start:end].
 
     The delimiter check matters for numbers and literals only (12 is a prefix of 123); strings,
-    objects and arrays end themselves."""
-    if not data.startswith(base_data[start:end], pos):
+    objects and arrays end themselves. Compared through a memoryview: a slice of the base would be a
+    copy of it, as long again as the comparison (1 MB and more for a long conversation's messages)."""
+    if not data.startswith(memoryview(base_data)[start:end], pos):
         return False
     after = pos + end - start
     return after == len(data) or data[after] in _AFTER_VALUE
@@ -244,13 +245,17 @@ def _top_level_value(
 
 
 def _shared_items(data: bytes, pos: int, base_data: bytes, base_start: int, base_items: list[_Span]) -> int:
-    """How many leading items of the list at `pos` repeat the base list's, found in a few memcmps of
-    the run of items (not a step per item): a conversation keeps all but its last few messages."""
+    """How many leading items of the list at `pos` repeat the base list's, found in a memcmp of the
+    run of items (not a step per item): a conversation keeps all but its last few messages. A run
+    whose last item differs (Claude Code moves its cache breakpoint off the last message or two) is
+    ruled out by that item alone, so the whole run is compared once, not once per candidate."""
     if not base_items or data[pos] != base_data[base_start]:
         return 0
     for count in range(len(base_items), max(0, len(base_items) - 4), -1):
-        end = base_items[count - 1].end  # relative: the run of the first `count` items ends here
-        if _repeats(data, pos, base_data, base_start, base_start + end):
+        last = base_items[count - 1]  # relative: the run of the first `count` items ends here
+        if _repeats(data, pos + last.start, base_data, base_start + last.start, base_start + last.end) and (
+            _repeats(data, pos, base_data, base_start, base_start + last.end)
+        ):
             return count
     return 0
 
@@ -414,17 +419,18 @@ def _continues(base: IndexedBody, reuse: _Reuse) -> bool:
 def common_prefix_length(a: bytes, b: bytes) -> int:
     """How many leading characters `a` and `b` share; costs about the shared length, not the total."""
     limit = min(len(a), len(b))
+    view = memoryview(b)  # compared in place: slices of bytes would be copies
     low, step = 0, 4096
     while low < limit:  # gallop to the first block that differs
         high = min(limit, low + step)
-        if not a.startswith(b[low:high], low):
+        if not a.startswith(view[low:high], low):
             break
         low, step = high, step * 2
     else:
         return limit
     while high - low > 1:  # a[:low] == b[:low], and a[:high] != b[:high]
         middle = (low + high) // 2
-        if a.startswith(b[low:middle], low):
+        if a.startswith(view[low:middle], low):
             low = middle
         else:
             high = middle

@@ -254,8 +254,15 @@ def test_every_body_of_an_edited_sequence_reads_back_as_parsed(
         assert resolved["request"]["body"] == json.loads(text)
 
 
-@given(st.text(alphabet="ab", max_size=40), st.text(alphabet="ab", max_size=40))
-def test_common_prefix_length_is_the_shared_opening(a: str, b: str) -> None:
+@given(
+    st.integers(min_value=0, max_value=70_000),
+    st.binary(max_size=40),
+    st.binary(max_size=40),
+)
+def test_common_prefix_length_is_the_shared_opening(shared: int, tail_a: bytes, tail_b: bytes) -> None:
+    # Openings long enough to cross the gallop's 4 KB, 8 KB, ... blocks and the bisection after them.
+    opening = bytes(range(256)) * (shared // 256) + bytes(shared % 256)
+    a, b = opening + tail_a, opening + tail_b
     expected = 0
     while expected < min(len(a), len(b)) and a[expected] == b[expected]:
         expected += 1
