@@ -93,15 +93,28 @@ def read_frame(stream: IO[bytes]) -> Any:
     head = stream.read(2 * _LENGTH_BYTES)
     if len(head) < 2 * _LENGTH_BYTES:
         return None
-    size, raw_size = int.from_bytes(head[:_LENGTH_BYTES], "big"), int.from_bytes(head[_LENGTH_BYTES:], "big")
+    size = int.from_bytes(head[:_LENGTH_BYTES], "big")
     data = stream.read(size)
-    raw = stream.read(raw_size) if raw_size else b""
-    if len(data) < size or len(raw) < raw_size:
+    if len(data) < size:
         return None
     message = pickle.loads(data)
-    if message[0] == "exchange":
-        message = ("exchange", from_wire(message[1], raw))
-    return message
+    if message[0] != "exchange":
+        return message
+    try:
+        # Each raw piece read on its own, into the bytes the record will use: no slicing, no join.
+        return ("exchange", from_wire(message[1], _exactly(stream)))
+    except EOFError:
+        return None
+
+
+def _exactly(stream: IO[bytes]) -> Callable[[int], bytes]:
+    def read(length: int) -> bytes:
+        piece = stream.read(length) if length else b""
+        if len(piece) < length:
+            raise EOFError("the frame was cut")
+        return piece
+
+    return read
 
 
 class _Mailbox(Generic[T]):

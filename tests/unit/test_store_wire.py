@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import pickle
+
+import pytest
 
 from claude_tap.capture import exchange as events
 from claude_tap.capture.exchange import (
@@ -17,6 +20,7 @@ from claude_tap.capture.exchange import (
     ResponseStarted,
     WebSocketMessage,
 )
+from claude_tap.store.recorder import encode_frame, read_frame
 from claude_tap.store.wire import from_wire, to_wire
 
 
@@ -41,12 +45,47 @@ def full_exchange() -> Exchange:
 
 def through_the_pipe(exchange: Exchange) -> Exchange:
     wire, raw = to_wire(exchange)
-    return from_wire(pickle.loads(pickle.dumps(wire)), b"".join(raw))
+    stream = io.BytesIO(b"".join(raw))
+    back = from_wire(pickle.loads(pickle.dumps(wire)), stream.read)
+    assert stream.read() == b""  # every byte taken, none left over for the next frame
+    return back
 
 
 def test_every_field_of_every_event_comes_back() -> None:
     original = full_exchange()
-    assert through_the_pipe(original) == original
+    back = through_the_pipe(original)
+    # The request body crosses as one piece, stamped when its last chunk arrived.
+    assert back.request_chunks == [RequestChunk(1.2, b"req-1")]
+    assert dataclasses.replace(back, request_chunks=original.request_chunks) == original
+
+
+def test_a_request_body_in_many_chunks_is_one_piece_that_joins_them() -> None:
+    body = '{"a": "é漢"}'.encode()
+    original = Exchange(seq=2, started_wall=0.0)
+    for n, (start, end) in enumerate([(0, 5), (5, 5), (5, 9), (9, len(body))]):  # cut inside "é"
+        original.feed(RequestChunk(float(n), body[start:end]))
+    original.feed(ResponseChunk(5.0, b"data: 1\n\n"))
+    original.feed(ResponseChunk(6.0, b"data: 2\n\n"))
+    back = through_the_pipe(original)
+    assert back.request_chunks == [RequestChunk(3.0, body)]
+    assert back.response_chunks == original.response_chunks  # a stream's chunks keep their times
+
+
+def test_a_frame_cut_inside_its_bytes_reads_as_the_end() -> None:
+    exchange = full_exchange()
+    frame = b"".join(encode_frame(("exchange", exchange)))
+    whole = io.BytesIO(frame + frame)
+    assert read_frame(whole) == read_frame(whole) != None  # noqa: E711
+    assert read_frame(whole) is None
+    for cut in (len(frame) - 1, len(frame) - len("héllo".encode()) - 1, 20):
+        assert read_frame(io.BytesIO(frame[:cut])) is None
+
+
+@pytest.mark.parametrize("length", [0, 1])
+def test_bytes_taken_are_exactly_those_asked_for(length: int) -> None:
+    original = Exchange(seq=3, started_wall=0.0)
+    original.feed(ResponseChunk(1.0, b"x" * length))
+    assert through_the_pipe(original).response_chunks == original.response_chunks
 
 
 def test_a_plain_exchange_comes_back_too() -> None:
