@@ -200,6 +200,10 @@ def main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     # first; the recording catches up in the gaps (its queue in the proxy is bounded: see recorder.py).
     with contextlib.suppress(OSError):
         os.nice(RECORDER_NICENESS)
+    # Where Linux groups the CPU by session (autogroup), a nice value only ranks this process within
+    # its own session, which it has to itself: the group is niced too (a no-op elsewhere).
+    with contextlib.suppress(OSError):
+        Path("/proc/self/autogroup").write_text(f"{RECORDER_NICENESS}\n")
     channel = _Channel(stdout)
     first = read_frame(stdin)
     if not isinstance(first, tuple) or first[0] != "init":
