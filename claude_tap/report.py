@@ -1,13 +1,13 @@
 """What claude-tap tells the person at the keyboard about a run: the start banner and the exit summary.
 
-Both go to stderr (stdout is the client's) and to proxy.log. The summary is counted from the records
-on disk, with the one usage definition of normalize/usage.py, so it agrees with the viewer.
+Both go to stderr (stdout is the client's) and to proxy.log. The summary's figures are the recorder's,
+counted as it wrote each record (normalize/summary.py); when it could not send them, they are counted
+again from the trace file.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from claude_tap.store.writer import WriterStats
 
 if TYPE_CHECKING:
     from claude_tap.cli import Environment
-    from claude_tap.normalize.session import SessionCollector
+    from claude_tap.normalize.summary import Summary
     from claude_tap.run import Plan
 
 log = logging.getLogger("claude_tap")
@@ -31,24 +31,6 @@ EXAMPLE_PATHS = {
     "openai": "/v1/responses",
     "gemini": "/v1beta/models/gemini-2.5-pro:streamGenerateContent",
 }
-
-
-@dataclass
-class Summary:
-    """The exit summary, counted from the records on disk."""
-
-    calls: int = 0
-    errors: int | None = 0  # None: unknown (the trace could not be read back)
-    tokens: dict[str, int] | None = field(
-        default_factory=lambda: dict.fromkeys(
-            ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0
-        )
-    )
-    tunnels: int = 0  # forward mode: connections passed on undecrypted
-    tunnel_hosts: set[str] = field(default_factory=set)
-    notices: dict[str, int] = field(default_factory=dict)  # watchdog findings by kind
-    probe_misses: dict[str, int] = field(default_factory=dict)  # by path: not errors (normalize/failures.py)
-    insight: str | None = None  # threads, cache misses, fullest context (normalize/analysis.py)
 
 
 def print_banner(environment: Environment, plan: Plan, proxy_url: str, session_dir: Path) -> None:
@@ -94,59 +76,15 @@ def host_warning(host: str) -> str:
     )
 
 
-def summarize(trace_path: Path) -> Summary:
-    from claude_tap.capture.body_delta import BodyResolver
-    from claude_tap.normalize.failures import is_probe_miss
-    from claude_tap.normalize.session import SessionCollector
-    from claude_tap.normalize.usage import usage_of
-    from claude_tap.store.reader import read_records
-
-    bodies = BodyResolver()  # a request stored as a delta is made whole before it is read
-    turns = SessionCollector()  # for the threads and cache line (issue 14)
-    calls = errors = 0
-    tokens = dict.fromkeys(("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0)
-    seen = Summary()
-    for record in read_records(trace_path):
-        turns.add(record)
-        if record.get("type") == "tunnel":
-            seen.tunnels += 1
-            seen.tunnel_hosts.add(str(record.get("host")))
-            continue
-        if record.get("type") == "notice":
-            kind = str(record.get("kind"))
-            seen.notices[kind] = seen.notices.get(kind, 0) + 1
-            continue
-        if record.get("type") != "exchange":
-            continue
-        calls += 1
-        request = record.get("request") or {}
-        status = (record.get("response") or {}).get("status")
-        if not record.get("error") and is_probe_miss(
-            str(request.get("method")), str(request.get("path")), status
-        ):
-            path = str(request.get("path")).partition("?")[0]
-            seen.probe_misses[path] = seen.probe_misses.get(path, 0) + 1
-        elif record.get("error") or status is None or status >= 400:
-            errors += 1
-        usage = usage_of(bodies.resolve(record))
-        if usage is not None:
-            for key in tokens:
-                tokens[key] += int(usage[key])  # type: ignore[literal-required]
-    insight = _insight(turns) if calls else None
-    return Summary(
-        calls, errors, tokens, seen.tunnels, seen.tunnel_hosts, seen.notices, seen.probe_misses, insight
-    )
-
-
-def _insight(turns: SessionCollector) -> str | None:
-    """The threads and cache line; a bug in it must not cost the rest of the summary."""
-    from claude_tap.normalize.analysis import summary_line
+def _summary_from_file(environment: Environment, trace_path: Path, stats: WriterStats) -> Summary:
+    from claude_tap.normalize.summary import Summary, summarize
 
     try:
-        return summary_line(turns.finish()[1])
-    except Exception:
-        log.exception("the threads and cache line failed")
-        return None
+        return summarize(trace_path)
+    except Exception as error:  # reading back our own trace failed: say so, keep the exit code
+        log.exception("reading %s back failed", trace_path)
+        environment.say(f"{PROG}: could not read the trace back for the summary: {error}")
+        return Summary(calls=stats.written, errors=None, tokens=None)
 
 
 def summary_lines(summary: Summary, stats: WriterStats) -> list[str]:
@@ -211,14 +149,12 @@ def print_summary(
     html_path: Path | None,
     stats: WriterStats,
     otlp: dict[str, Any] | None = None,
+    summary: Summary | None = None,
 ) -> None:
+    """The exit summary: `summary` as the recorder counted it, or counted here from the trace."""
     trace_path = session_dir / TRACE_FILE
-    try:
-        summary = summarize(trace_path)
-    except Exception as error:  # reading back our own trace failed: say so, keep the exit code
-        log.exception("reading %s back failed", trace_path)
-        environment.say(f"{PROG}: could not read the trace back for the summary: {error}")
-        summary = Summary(calls=stats.written, errors=None, tokens=None)
+    if summary is None:
+        summary = _summary_from_file(environment, trace_path, stats)
     lines = summary_lines(summary, stats)
     if otlp is not None:
         lines.append(f"{PROG}: {otlp_line(otlp)}")

@@ -179,7 +179,9 @@ async def run_session(plan: Plan, options: TapOptions, environment: Environment)
                     log.warning("the recorder did not write the viewer: %s", recorded.html_error)
                 # In a thread, so the loop stays free to answer a Ctrl+C while a long session renders.
                 html_path = await asyncio.to_thread(write_viewer, session_dir, environment)
-            print_summary(environment, session_dir, html_path, recorded.stats, recorded.otlp)
+            print_summary(
+                environment, session_dir, html_path, recorded.stats, recorded.otlp, recorded.summary
+            )
     return RunResult(exit_code, session_dir, html_path)
 
 

@@ -38,13 +38,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
 
 import claude_tap
 from claude_tap.capture.exchange import Exchange
 from claude_tap.capture.redact import Redactor
 from claude_tap.store.wire import from_wire, to_wire
 from claude_tap.store.writer import PRIVATE_FILE_MODE, Record, WriterStats, wire_bytes
+
+if TYPE_CHECKING:
+    from claude_tap.normalize.summary import Summary
 
 logger = logging.getLogger("claude_tap")
 
@@ -170,6 +173,7 @@ class RecorderResult:
     html_path: Path | None
     html_error: str | None  # why the viewer was not written (None when it was, or was not asked for)
     otlp: dict[str, Any] | None = None  # live OpenTelemetry: endpoint, sent, not_sent (otlp_live.py)
+    summary: Summary | None = None  # the exit summary's figures, counted as the records were written
 
 
 class RecorderProcess:
@@ -315,7 +319,13 @@ class RecorderProcess:
             on_record_errors=child.on_record_errors,
         )
         html = final.get("html")
-        return RecorderResult(stats, Path(html) if html else None, final.get("html_error"), final.get("otlp"))
+        return RecorderResult(
+            stats,
+            Path(html) if html else None,
+            final.get("html_error"),
+            final.get("otlp"),
+            final.get("summary"),
+        )
 
     def _stop_process(self) -> None:
         with contextlib.suppress(OSError):

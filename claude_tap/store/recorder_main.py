@@ -33,6 +33,7 @@ from claude_tap.store.recorder import read_frame, write_frame
 from claude_tap.store.writer import Record, TraceWriter
 
 if TYPE_CHECKING:
+    from claude_tap.normalize.summary import Summary
     from claude_tap.otlp_live import LiveSpans
 
 logger = logging.getLogger("claude_tap")
@@ -90,6 +91,7 @@ class _ForwardLogs(logging.Handler):
 class _Recorder:
     def __init__(self, init: dict[str, Any], channel: _Channel) -> None:
         from claude_tap.normalize.session import SessionCollector
+        from claude_tap.normalize.summary import SummaryCounter
 
         self._channel = channel
         self._is_live = bool(init["live"])
@@ -100,6 +102,8 @@ class _Recorder:
             self.redactor.remember(form, replacement)
         self._shared = {form for form, _ in self.redactor.remembered_pairs()}
         self._collector = SessionCollector() if self._html_path is not None else None
+        # The exit summary, counted as records are modelled: the tap prints it without reading the trace.
+        self._summary = SummaryCounter() if self._collector is not None else None
         self._unmodelled: list[Record] = []  # written, not yet in the model
         self._unmodelled_bytes = 0
         self._last_record_at = 0.0
@@ -144,10 +148,11 @@ class _Recorder:
         return len(self._unmodelled)
 
     def _catch_up_model(self) -> None:
-        if self._collector is None:
+        if self._collector is None or self._summary is None:
             return
         for record in self._unmodelled:
             self._collector.add(record)
+            self._summary.add(record)
         self._unmodelled.clear()
         self._unmodelled_bytes = 0
         # What the model keeps lives to the end and holds no cycles: out of the collector's sight,
@@ -159,26 +164,28 @@ class _Recorder:
         stats = self.writer.close(exit_code)
         logger.debug("trace closed: %d records; writing the viewer", stats.written)
         otlp = self._otlp.close() if self._otlp is not None else None  # bounded: otlp_live.py
-        html, html_error = self._write_viewer()
+        summary, html, html_error = self._write_viewer()
         logger.debug("viewer written")
-        return {"stats": stats, "html": html, "html_error": html_error, "otlp": otlp}
+        return {"stats": stats, "html": html, "html_error": html_error, "otlp": otlp, "summary": summary}
 
-    def _write_viewer(self) -> tuple[str | None, str | None]:
-        if self._collector is None or self._html_path is None:
-            return None, None
+    def _write_viewer(self) -> tuple[Summary | None, str | None, str | None]:
+        """(the exit summary, trace.html's path, why it was not written)."""
+        if self._collector is None or self._summary is None or self._html_path is None:
+            return None, None, None
         try:
             from claude_tap.viewer.html import write_html
 
             self._catch_up_model()
             info, turns = self._collector.finish()
+            summary = self._summary.finish(turns)
             write_html(self._html_path, info, turns)
         except Exception as error:  # reported by the tap, which may try again from the trace file
-            return None, self.redactor.scrub(f"{type(error).__name__}: {error}")
+            return None, None, self.redactor.scrub(f"{type(error).__name__}: {error}")
         if self._index_file is not None:  # `claude-tap sessions` and `search` find it at once
             from claude_tap.store.index import index_session
 
             index_session(self._html_path.parent, info, turns, index_file=self._index_file)  # never raises
-        return str(self._html_path), None
+        return summary, str(self._html_path), None
 
 
 def _live_spans(otlp: dict[str, Any] | None, session_name: str) -> LiveSpans | None:

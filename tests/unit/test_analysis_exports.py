@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from claude_tap.report import summarize, summary_lines
+from claude_tap.normalize.summary import summarize
+from claude_tap.report import summary_lines
 from claude_tap.store.writer import WriterStats
 from claude_tap.viewer.export import export_trace
 from tests.factories import write_trace

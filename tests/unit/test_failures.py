@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from claude_tap.normalize.failures import is_failed, is_probe_miss
-from claude_tap.report import summarize, summary_lines
+from claude_tap.normalize.summary import summarize
+from claude_tap.report import summary_lines
 from claude_tap.store.writer import WriterStats
 from tests.browser.fixtures.turns import make_turn
 from tests.factories import write_trace

@@ -225,3 +225,28 @@ def test_the_recorder_gives_way_to_the_agent_and_the_proxy(tmp_path: Path) -> No
         time.sleep(0.02)
     recorder.close(exit_code=0)
     assert (nice, group_nice) == (19, "19")
+
+
+def test_the_exit_summary_is_counted_as_records_are_written_and_agrees_with_the_file(tmp_path: Path) -> None:
+    """The tap prints the recorder's figures at once instead of reading the whole trace back (1.2 s
+    of a 10,000-call stop); they must be the figures a reading of the file gives."""
+    from claude_tap.normalize.summary import summarize
+
+    recorder = start(tmp_path)
+    answer = {"type": "message", "content": [], "usage": {"input_tokens": 7, "output_tokens": 3}}
+    submitted = []
+    for seq in range(1, 5):  # a growing conversation: its bodies stored as deltas
+        turns = [{"role": "user", "content": f"message {n} " * 200} for n in range(seq)]
+        submitted.append(json_post_exchange({"model": "claude-x", "messages": turns}, answer))
+    submitted.append(json_post_exchange({}, {"error": {"type": "overloaded"}}, status=529))
+    submitted.append(json_post_exchange({}, {}, path="/api/show", status=404))  # a probe, not an error
+    for seq, built in enumerate(submitted, 1):
+        built.seq = seq
+        recorder.submit(built)
+    result = recorder.close(exit_code=0)
+
+    assert result.summary is not None
+    assert result.summary == summarize(tmp_path / "trace.jsonl.zst")
+    assert (result.summary.calls, result.summary.errors) == (6, 1)
+    assert result.summary.tokens is not None and result.summary.tokens["input_tokens"] == 4 * 7
+    assert result.summary.insight and result.summary.insight.startswith("threads: ")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from claude_tap.report import summarize, summary_lines
+from claude_tap.normalize.summary import summarize
+from claude_tap.report import summary_lines
 from claude_tap.store.writer import WriterStats
 from tests.factories import write_trace
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from claude_tap.capture.redact import Redactor
-from claude_tap.report import summarize
+from claude_tap.normalize.summary import summarize
 from claude_tap.store.writer import TraceWriter
 from tests.factories import json_post_exchange, session_record
 
