@@ -310,3 +310,15 @@ def test_every_script_asset_is_in_the_page_once() -> None:
     assert sorted(SCRIPTS) == sorted(path.name for path in assets.glob("*.js"))
     for name in SCRIPTS:
         assert page.count(f"/* ---- {name} ---- */") == 1
+
+
+def test_a_turn_takes_the_refs_of_the_run_it_repeats_and_only_that() -> None:
+    from claude_tap.viewer.payload import _shared_run
+
+    history = [{"role": "user", "content": f"m{n}"} for n in range(50)]
+    assert _shared_run(history + [{"role": "user", "content": "new"}], history) == 50
+    moved = [*history[:-1], {**history[-1], "cache_control": {"type": "ephemeral"}}]
+    assert _shared_run(moved, history) == 49  # the cache breakpoint moved off the last message
+    assert _shared_run([dict(item) for item in history], history) == 50  # equal, not the same objects
+    assert _shared_run([{"role": "user", "content": "other"}, *history[1:]], history) == 0
+    assert _shared_run([1, "a"], [True, "a"]) == 0  # == says 1 is True; the page must not
