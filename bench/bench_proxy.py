@@ -156,7 +156,10 @@ async def first_event_ms(session: aiohttp.ClientSession, url: str, n: int) -> li
     return out
 
 
-async def throughput(session: aiohttp.ClientSession, url: str, seconds: float, concurrency: int) -> float:
+async def throughput(
+    session: aiohttp.ClientSession, url: str, seconds: float, concurrency: int
+) -> tuple[float, int]:
+    """(requests per second, requests made)."""
     done = 0
     stop_at = time.perf_counter() + seconds
 
@@ -169,7 +172,7 @@ async def throughput(session: aiohttp.ClientSession, url: str, seconds: float, c
 
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return done / (time.perf_counter() - t0)
+    return done / (time.perf_counter() - t0), done
 
 
 async def big_request_s(session: aiohttp.ClientSession, url: str, size: int, repeat: int) -> float:
@@ -223,8 +226,8 @@ async def run(quick: bool) -> None:
             t_sse = await first_event_ms(s, tapped + "/v1/sse", n_sse)
             d, t = statistics.median(d_sse), statistics.median(t_sse)
             rows.append(("SSE first event p50", f"{d:.3f} ms", f"{t:.3f} ms", f"+{t - d:.3f} ms"))
-            d_tp = await throughput(s, direct + "/v1/messages", tp_seconds, 8)
-            t_tp = await throughput(s, tapped + "/v1/messages", tp_seconds, 8)
+            d_tp, _ = await throughput(s, direct + "/v1/messages", tp_seconds, 8)
+            t_tp, t_tp_count = await throughput(s, tapped + "/v1/messages", tp_seconds, 8)
             rows.append(
                 (
                     "throughput, concurrency 8",
@@ -244,6 +247,7 @@ async def run(quick: bool) -> None:
                     f"{t_big / d_big:.2f}x direct",
                 )
             )
+        sent_through_tap = 50 + n_small + n_sse + t_tp_count + 3  # warm-up, latency, SSE, throughput, 20 MB
         time.sleep(1.0)  # let the writer drain before reading sizes
         rss = peak_rss_mb(tap.pid)
         children = Path(f"/proc/{tap.pid}/task/{tap.pid}/children").read_text().split()
@@ -259,7 +263,12 @@ async def run(quick: bool) -> None:
         rows.append(("tap peak RSS: proxy", "", f"{rss:.1f} MB", ""))
         rows.append(("tap peak RSS: recorder", "", f"{recorder_rss:.1f} MB", ""))
         rows.append(
-            ("trace bytes / request", "", f"{trace_bytes / n_requests:.0f} B", f"{n_requests} recorded")
+            (
+                "trace bytes / request",
+                "",
+                f"{trace_bytes / n_requests:.0f} B",
+                f"{n_requests} of {sent_through_tap} recorded",
+            )
         )
     await upstream.cleanup()
     width = max(len(r[0]) for r in rows)

@@ -18,8 +18,10 @@ child is our own program, run from the same interpreter and package. Never block
 the queue holds `max_queued_bytes` (or `max_queued` exchanges), an exchange is dropped and counted. If
 the child dies, forwarding goes on: later exchanges are counted as dropped, and `close` says so.
 
-The child runs in its own session: a Ctrl+C at the terminal is for the agent and the tap, and a
-recorder that outlives a killed tap still closes the trace and writes the viewer (EOF on its input).
+The child runs in a process group of its own: a Ctrl+C at the terminal is for the agent and the tap,
+and a recorder that outlives a killed tap still closes the trace and writes the viewer (EOF on its
+input). It stays in the tap's session, so where Linux shares the CPU out by session (autogroup), its
+idle priority ranks it below the agent and the tap (in a session of its own it had a full share).
 
 This module knows nothing about sockets, API formats or the viewer's markup.
 """
@@ -38,7 +40,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import claude_tap
 from claude_tap.capture.exchange import Exchange
@@ -91,7 +93,11 @@ def write_pieces(stream: IO[bytes], pieces: list[bytes], flush: bool = True) -> 
         stream.flush()
 
 
-def read_frame(stream: IO[bytes]) -> Any:
+class Readable(Protocol):
+    def read(self, n: int, /) -> bytes: ...
+
+
+def read_frame(stream: Readable) -> Any:
     """The next message, or None at the end of the stream (a cut frame counts as the end)."""
     head = stream.read(2 * _LENGTH_BYTES)
     if len(head) < 2 * _LENGTH_BYTES:
@@ -110,7 +116,7 @@ def read_frame(stream: IO[bytes]) -> Any:
         return None
 
 
-def _exactly(stream: IO[bytes]) -> Callable[[int], bytes]:
+def _exactly(stream: Readable) -> Callable[[int], bytes]:
     def read(length: int) -> bytes:
         piece = stream.read(length) if length else b""
         if len(piece) < length:
@@ -218,7 +224,7 @@ class RecorderProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            process_group=0,
         )
         assert self._process.stdin is not None and self._process.stdout is not None
         self._to_child: IO[bytes] = self._process.stdin
