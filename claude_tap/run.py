@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("claude_tap")
 
+# Past this, closing the recorder is worth a word: it normally takes well under a second.
+SLOW_CLOSE_S = 2.0
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -254,11 +257,26 @@ async def record(
             await proxy.stop()
             log.debug("proxy stopped; the recorder finishes the trace and the viewer")
             handoff.flush()
-            recorded = await asyncio.to_thread(recorder.close, exit_code)  # None in the end record: cut short
+            recorded = await close_recorder(
+                recorder, exit_code, environment
+            )  # None in the end record: cut short
             log.debug("recorder done: %s", recorded.html_path or recorded.html_error)
             if live is not None:
                 await live.stop()
     return exit_code, recorded
+
+
+async def close_recorder(
+    recorder: RecorderProcess, exit_code: int | None, environment: Environment
+) -> RecorderResult:
+    """The recorder's result once it has finished the trace and the viewer. That is quick, unless it
+    has a backlog to catch up on a machine that was busy (it records at idle priority): then the
+    person at the keyboard is told why the tap has not exited yet."""
+    closing = asyncio.ensure_future(asyncio.to_thread(recorder.close, exit_code))
+    done, _ = await asyncio.wait({closing}, timeout=SLOW_CLOSE_S)
+    if not done:
+        environment.say(f"{PROG}: still writing the trace and the viewer (the recording is catching up)")
+    return await closing
 
 
 def watch_transcripts(

@@ -18,6 +18,7 @@ import asyncio
 import hashlib
 import io
 import json
+import os
 import random
 import re
 import resource
@@ -320,6 +321,34 @@ async def test_twenty_parallel_streams_all_complete_and_all_are_recorded(
 
 
 # --- Ctrl+C while the trace is being finished ---
+
+
+async def test_a_recorder_still_catching_up_at_the_stop_is_waited_for_and_the_wait_explained(
+    tmp_path: Path, loopback: Loopback
+) -> None:
+    """The recorder runs at idle priority: on a busy machine it may still be working through a
+    backlog when the agent exits. The tap waits for every record and says why it has not exited."""
+    async with proxy_only(tmp_path, loopback.url) as tap:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            for k in range(3):
+                async with http.post(f"{tap.url}/v1/echo?k={k}", json={"k": k}) as r:
+                    assert r.status == 200
+        children = Path(f"/proc/{tap.proc.pid}/task/{tap.proc.pid}/children").read_text().split()
+        recorder = int(children[0])
+        os.kill(recorder, signal.SIGSTOP)  # a recorder given no CPU at all, for now
+        try:
+            tap.proc.send_signal(signal.SIGINT)
+            await wait_for(lambda: "still writing the trace" in tap.stderr, 10, "the tap to say why it waits")
+            assert tap.proc.returncode is None
+        finally:
+            os.kill(recorder, signal.SIGCONT)
+        done = await tap.stop()
+
+    assert done.returncode == 0, done.stderr
+    records = trace_records(tap.session_dir())
+    assert [r["request"]["path"] for r in exchanges(records)] == [f"/v1/echo?k={k}" for k in range(3)]
+    assert records[-1]["type"] == "end" and (tap.session_dir() / "trace.html").stat().st_size > 0
+    assert "3 calls, 0 errors" in done.stderr
 
 
 async def test_ctrl_c_during_the_wrap_up_still_writes_the_viewer_and_keeps_the_exit_code(
