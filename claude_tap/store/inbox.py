@@ -4,7 +4,8 @@ The recorder process reads its pipe from the tap in one thread and does the reco
 idle priority (store/recorder_main.py). Left in the pipe, a backlog would stay in the tap's process,
 on the agent's path (the pipe holds 1 MB; the rest waits in the tap's queue); taken out at once, it
 waits here, as the raw frames it came in, bounded by `max_bytes` (past it the pipe fills and the tap's
-own bounded queue takes over, as before).
+own bounded queue takes over), except that a read larger than the bound is always let through: one
+frame bigger than the bound must still arrive, as the tap lets one exchange past its own.
 
 `read(n)` is a blocking file's: exactly n bytes, fewer only at the end. The pieces are taken as they
 came, with an offset into the first, so a frame's 16-byte head does not copy the megabyte behind it.
@@ -26,12 +27,13 @@ class Inbox:
         self._size = 0  # bytes held and not yet read
         self._ended = False  # no more bytes will come
         self._abandoned = False  # the reader is gone: bytes put now are thrown away
+        self._wanted = 0  # bytes a waiting read asks for (it may ask for more than max_bytes)
         self._changed = threading.Condition()
 
     def put(self, data: bytes) -> bool:
         """Hold `data` for the reader; waits while `max_bytes` are held. False once the reader is gone."""
         with self._changed:
-            while self._size >= self._max_bytes and not self._abandoned:
+            while self._size >= max(self._max_bytes, self._wanted) and not self._abandoned:
                 self._changed.wait()
             if self._abandoned:
                 return False
@@ -58,7 +60,10 @@ class Inbox:
         """The next n bytes, waiting for them; fewer only when the bytes have ended."""
         with self._changed:
             while self._size < n and not self._ended:
+                self._wanted = n
+                self._changed.notify_all()  # a writer held back by the bound may go on
                 self._changed.wait()
+            self._wanted = 0
             wanted = min(n, self._size)
             taken: list[bytes] = []
             while wanted:

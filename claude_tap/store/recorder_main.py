@@ -8,8 +8,8 @@ trace.html from that model. Frames back on stdout: each stored record when a liv
 secrets the redactor learned (the proxy scrubs its log with them), log lines, `stopped` when the
 trace file breaks (the tap says so at once), and the final stats.
 
-Two threads: the main one takes the bytes off the pipe as they come (store/inbox.py), so a backlog
-never waits in the tap; the recording thread, and the writer's it starts, run at idle priority and
+Its threads: one takes the bytes off the pipe as they come (store/inbox.py), so a backlog never waits
+in the tap; the main thread, which records, and the writer's thread it starts run at idle priority and
 catch up whenever the machine has nothing else to do.
 
 It ignores SIGINT: the terminal's Ctrl+C is for the agent and the tap, and this process must finish

@@ -66,3 +66,18 @@ def test_once_the_reader_is_gone_the_writer_is_told_and_never_waits() -> None:
     inbox.abandon()
     writer.join(5)
     assert done == [False] and inbox.put(b"6") is False
+
+
+def test_a_frame_bigger_than_the_bound_still_gets_through() -> None:
+    inbox = Inbox(max_bytes=4)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(inbox.read(10)), daemon=True)
+    reader.start()
+    writer = threading.Thread(
+        target=lambda: [inbox.put(piece) for piece in (b"123", b"456", b"789", b"0")], daemon=True
+    )
+    writer.start()
+    reader.join(5)
+    writer.join(5)
+    assert got == [b"1234567890"]  # the reader asked for more than the bound: it was let through
+    assert not writer.is_alive()
