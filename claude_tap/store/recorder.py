@@ -36,6 +36,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,8 +60,10 @@ T = TypeVar("T")
 MAX_QUEUED_BYTES = 256 << 20
 # Many small exchanges in a burst (thousands a second) may wait while the recorder catches up.
 MAX_QUEUED = 16384
-# How long `close` waits for the child to finish the trace and write the viewer.
+# How long `close` waits for a word from the child (it says how far it got every PROGRESS_EVERY_S while
+# it records: a long backlog on a busy machine may take longer, and is waited for) before stopping it.
 CLOSE_TIMEOUT_S = 300.0
+PROGRESS_EVERY_S = 5.0
 _LENGTH_BYTES = 8
 # Linux's default cap for an unprivileged process (/proc/sys/fs/pipe-max-size).
 PIPE_BYTES = 1 << 20
@@ -102,28 +105,35 @@ def read_frame(stream: Readable) -> Any:
     head = stream.read(2 * _LENGTH_BYTES)
     if len(head) < 2 * _LENGTH_BYTES:
         return None
-    size = int.from_bytes(head[:_LENGTH_BYTES], "big")
+    size, raw_size = int.from_bytes(head[:_LENGTH_BYTES], "big"), int.from_bytes(head[_LENGTH_BYTES:], "big")
     data = stream.read(size)
     if len(data) < size:
         return None
     message = pickle.loads(data)
     if message[0] != "exchange":
         return message
+    raw = _ExactReader(stream)
     try:
         # Each raw piece read on its own, into the bytes the record will use: no slicing, no join.
-        return ("exchange", from_wire(message[1], _exactly(stream)))
+        exchange = from_wire(message[1], raw.read)
     except EOFError:
         return None
+    if raw.taken != raw_size:  # the next frame would be read from the wrong place: stop here
+        raise ValueError(f"an exchange frame's pieces hold {raw.taken} bytes, its head says {raw_size}")
+    return ("exchange", exchange)
 
 
-def _exactly(stream: Readable) -> Callable[[int], bytes]:
-    def read(length: int) -> bytes:
-        piece = stream.read(length) if length else b""
+class _ExactReader:
+    def __init__(self, stream: Readable) -> None:
+        self._stream = stream
+        self.taken = 0
+
+    def read(self, length: int) -> bytes:
+        piece = self._stream.read(length) if length else b""
         if len(piece) < length:
             raise EOFError("the frame was cut")
+        self.taken += length
         return piece
-
-    return read
 
 
 class _Mailbox(Generic[T]):
@@ -215,6 +225,7 @@ class RecorderProcess:
         self._result: RecorderResult | None = None
         self._final: dict[str, Any] | None = None
         self._finished = threading.Event()
+        self._last_heard = time.monotonic()  # any frame from the child: it is alive and getting on
         # The file exists from the start (the banner names it), private; the child writes into it.
         with contextlib.suppress(OSError):
             os.close(os.open(trace_path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
@@ -239,6 +250,7 @@ class RecorderProcess:
             "live": on_record is not None,
             "otlp": otlp,  # {"endpoint", "content"}: spans sent as records are written
             "debug": logger.isEnabledFor(logging.DEBUG),
+            "progress_every_s": PROGRESS_EVERY_S,
         }
         self._sender = threading.Thread(
             target=self._send_all, args=(init,), name="recorder-sender", daemon=True
@@ -301,9 +313,11 @@ class RecorderProcess:
         if self._result is not None:
             return self._result
         self._sender.join()
-        is_finished = self._finished.wait(CLOSE_TIMEOUT_S)
-        if not is_finished:
-            logger.error("the recorder did not finish in %.0f s; stopping it", CLOSE_TIMEOUT_S)
+        self._last_heard = max(self._last_heard, time.monotonic())
+        while not self._finished.wait(1.0):
+            if time.monotonic() - self._last_heard > CLOSE_TIMEOUT_S:
+                logger.error("the recorder said nothing for %.0f s; stopping it", CLOSE_TIMEOUT_S)
+                break
         self._stop_process()
         self._result = self._result_from(self._final)
         return self._result
@@ -389,6 +403,7 @@ class RecorderProcess:
             self._finished.set()
 
     def _handle(self, message: tuple[Any, ...]) -> None:
+        self._last_heard = time.monotonic()
         kind = message[0]
         if kind == "record" and self._on_record is not None:
             try:

@@ -6,7 +6,8 @@ far, whether a live viewer listens), then `exchange` and `record` items, then `c
 the trace; at `close` (or at the end of its input, when the tap died) it closes the trace and writes
 trace.html from that model. Frames back on stdout: each stored record when a live viewer listens,
 secrets the redactor learned (the proxy scrubs its log with them), log lines, `stopped` when the
-trace file breaks (the tap says so at once), and the final stats.
+trace file breaks (the tap says so at once), `progress` every few seconds while it records (the tap's
+close waits as long as it hears them), and the final stats.
 
 Its threads: one takes the bytes off the pipe as they come (store/inbox.py), so a backlog never waits
 in the tap; the main thread, which records, and the writer's thread it starts run at idle priority and
@@ -116,6 +117,8 @@ class _Recorder:
         self._unmodelled: list[Record] = []  # written, not yet in the model
         self._unmodelled_bytes = 0
         self._last_record_at = 0.0
+        self._last_progress_at = time.monotonic()
+        self._progress_every_s = float(init.get("progress_every_s", 5.0))  # see recorder.py
         self._otlp = _live_spans(init.get("otlp"), Path(init["trace"]).parent.name)
         self.writer = TraceWriter(
             Path(init["trace"]), init["session"], self.redactor, on_record=self._on_record
@@ -123,13 +126,16 @@ class _Recorder:
 
     def _on_record(self, record: Record) -> None:
         # In the writer thread, once the record is on disk.
+        now = time.monotonic()
+        if now - self._last_progress_at >= self._progress_every_s:  # a long backlog: still getting on
+            self._last_progress_at = now
+            self._channel.send(("progress",))
         if self._collector is not None:
             # The trace comes first; the model, needed only at the stop, waits for a gap in the
             # traffic. An agent leaves seconds between its calls, so the model keeps up; under a
             # burst it waits, up to MAX_UNMODELLED records (what the stop may have to catch up).
             # A record's large bodies are cut for the page as it is modelled: waiting ones are
             # bounded by their bytes too.
-            now = time.monotonic()
             after_a_gap = now - self._last_record_at >= MODEL_AFTER_GAP_S
             self._last_record_at = now
             self._unmodelled.append(record)
@@ -214,6 +220,9 @@ def main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     """Take the pipe's bytes in one thread, record them in this one at idle priority; 0, or 2 when
     the first frame is not `init`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # In the tap's session but a process group of its own: if the tap dies while this process is
+    # stopped, the kernel sends the orphaned group SIGHUP (then SIGCONT), which must not cost the trace.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # Second in line for a CPU: on a small machine the agent, the proxy and the model's answers come
     # first; the recording catches up in the gaps.
     with contextlib.suppress(OSError):
@@ -236,14 +245,16 @@ def main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
 def _take_off_the_pipe(fd: int, inbox: Inbox) -> None:
     """Move what the tap sends into `inbox` as it arrives, until the tap closes the pipe: a backlog
     then waits in this process, not in the tap's."""
-    while True:
-        try:
-            data = os.read(fd, PIPE_READ_BYTES)
-        except OSError:
-            data = b""
-        if not data or not inbox.put(data):
-            break
-    inbox.end()
+    try:
+        while True:
+            try:
+                data = os.read(fd, PIPE_READ_BYTES)
+            except OSError:
+                data = b""
+            if not data or not inbox.put(data):
+                break
+    finally:
+        inbox.end()  # whatever stopped the reading, the recording finishes with what came
 
 
 def _record_frames(inbox: Inbox, channel: _Channel) -> int:

@@ -320,6 +320,31 @@ async def test_twenty_parallel_streams_all_complete_and_all_are_recorded(
     assert (only_session_dir(tap.output_dir) / "trace.html").stat().st_size > 0
 
 
+async def test_a_recorder_stopped_when_the_tap_is_killed_still_finishes_the_trace(
+    tmp_path: Path, loopback: Loopback
+) -> None:
+    """The recorder is a process group of its own in the tap's session. Killed, the tap leaves that
+    group orphaned; the kernel then sends a stopped member SIGHUP and SIGCONT, which must not cost
+    the trace its end record or the viewer."""
+    async with proxy_only(tmp_path, loopback.url) as tap:
+        async with (
+            aiohttp.ClientSession(timeout=TIMEOUT) as http,
+            http.post(f"{tap.url}/v1/echo", json={"i": 1}) as r,
+        ):
+            assert r.status == 200
+        session = tap.session_dir()
+        await wait_for(lambda: len(exchanges(trace_records(session))) == 1, 10, "the exchange in the trace")
+        recorder = int(Path(f"/proc/{tap.proc.pid}/task/{tap.proc.pid}/children").read_text().split()[0])
+        os.kill(recorder, signal.SIGSTOP)
+        done = await tap.stop(signal.SIGKILL)  # the kernel's SIGHUP and SIGCONT follow
+
+    assert done.returncode == -signal.SIGKILL
+    await wait_for(lambda: not Path(f"/proc/{recorder}").exists(), 20, "the recorder to finish and exit")
+    records = trace_records(session)
+    assert [r["type"] for r in records] == ["session", "exchange", "end"]
+    assert records[-1]["exit_code"] is None and (session / "trace.html").stat().st_size > 0
+
+
 # --- Ctrl+C while the trace is being finished ---
 
 

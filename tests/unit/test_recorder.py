@@ -266,3 +266,43 @@ def test_the_exit_summary_is_counted_as_records_are_written_and_agrees_with_the_
     assert (result.summary.calls, result.summary.errors) == (6, 1)
     assert result.summary.tokens is not None and result.summary.tokens["input_tokens"] == 4 * 7
     assert result.summary.insight and result.summary.insight.startswith("threads: ")
+
+
+def test_a_long_backlog_is_waited_for_while_the_recorder_says_it_gets_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The close timeout counts silence, not the whole wait: at idle priority a recorder may take
+    long over a backlog, and killing it then would lose the records still held and the end record."""
+    import claude_tap.store.recorder as recorder_module
+
+    monkeypatch.setattr(recorder_module, "CLOSE_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(recorder_module, "PROGRESS_EVERY_S", 0.05)
+    recorder = start(tmp_path)
+    began = time.monotonic()
+    for seq in range(1, 1501):  # more than half a second of recording on any machine
+        assert recorder.submit(conversation_exchange(seq, turns=1 + seq % 7))
+    result = recorder.close(exit_code=0)
+
+    assert time.monotonic() - began > 0.5  # longer than the timeout: it was waited for
+    assert result.stats.written == 1500 and result.stats.failed == 0 and result.html_path is not None
+    assert not [r for r in caplog.records if "stopping it" in r.getMessage()]  # never about to be killed
+
+
+def test_a_recorder_that_falls_silent_is_stopped_after_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import claude_tap.store.recorder as recorder_module
+
+    monkeypatch.setattr(recorder_module, "CLOSE_TIMEOUT_S", 0.5)
+    recorder = start(tmp_path)
+    recorder.submit(conversation_exchange(1, turns=1))
+    os.kill(recorder._process.pid, signal.SIGSTOP)  # hung: no word from it any more
+    try:
+        began = time.monotonic()
+        result = recorder.close(exit_code=0)
+        waited = time.monotonic() - began
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(recorder._process.pid, signal.SIGCONT)
+    assert 0.5 <= waited < 10
+    assert "ended unexpectedly" in result.stats.errors[0]

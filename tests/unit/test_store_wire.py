@@ -115,3 +115,12 @@ def test_bytes_are_not_pickled() -> None:
     wire, raw = to_wire(exchange)
     assert b"req-1" not in pickle.dumps(wire)
     assert raw == [b"req-1", b"", b"\x00\xffbinary", "héllo".encode(), b""]
+
+
+def test_a_frame_whose_head_disagrees_with_its_pieces_is_refused_not_misread() -> None:
+    frame = b"".join(encode_frame(("exchange", full_exchange())))
+    raw_size = int.from_bytes(frame[8:16], "big")
+    wrong = frame[:8] + (raw_size - 1).to_bytes(8, "big") + frame[16:]
+    stream = io.BytesIO(wrong + frame)
+    with pytest.raises(ValueError, match="head says"):
+        read_frame(stream)  # the next frame would start a byte early: stop instead
