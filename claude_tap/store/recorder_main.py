@@ -223,13 +223,15 @@ def main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     # In the tap's session but a process group of its own: if the tap dies while this process is
     # stopped, the kernel sends the orphaned group SIGHUP (then SIGCONT), which must not cost the trace.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    # Second in line for a CPU: on a small machine the agent, the proxy and the model's answers come
-    # first; the recording catches up in the gaps.
-    with contextlib.suppress(OSError):
-        os.nice(RECORDER_NICENESS)
     inbox = Inbox(MAX_HELD_BYTES)
     pipe = threading.Thread(target=_take_off_the_pipe, args=(stdin.fileno(), inbox), name="pipe", daemon=True)
-    pipe.start()  # before the switch below: this thread alone keeps an ordinary priority
+    # Started first, so on Linux (where priorities are per thread) it alone keeps an ordinary one: it
+    # only moves bytes, and it must keep the pipe empty however busy the machine is.
+    pipe.start()
+    # Second in line for a CPU: on a small machine the agent, the proxy and the model's answers come
+    # first; the recording catches up in the gaps. (Elsewhere this is the whole process's priority.)
+    with contextlib.suppress(OSError):
+        os.nice(RECORDER_NICENESS)
     # Idle priority, for this thread and the writer's it starts: whenever the agent, the tap or the
     # load they put on the machine wants a CPU, it has it at once (at nice 19 alone, the proxy waited
     # for the recorder's turn: small-request p99 +1.9 ms, throughput at 8 concurrent 46 % of direct;

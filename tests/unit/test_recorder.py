@@ -238,7 +238,7 @@ def test_the_recorder_gives_way_to_the_agent_and_the_proxy(tmp_path: Path) -> No
     recorder.close(exit_code=0)
 
     # The pipe's thread, ordinary; the recording's and the writer's (and any they start), idle.
-    assert threads.count((19, os.SCHED_OTHER)) == 1, threads
+    assert threads.count((0, os.SCHED_OTHER)) == 1, threads
     assert threads.count((19, os.SCHED_IDLE)) == len(threads) - 1 >= 2, threads
     assert same_session and own_group
 
