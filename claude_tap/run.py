@@ -257,9 +257,8 @@ async def record(
             await proxy.stop()
             log.debug("proxy stopped; the recorder finishes the trace and the viewer")
             handoff.flush()
-            recorded = await close_recorder(
-                recorder, exit_code, environment
-            )  # None in the end record: cut short
+            # An exit code of None in the end record says the run was cut short.
+            recorded = await close_recorder(recorder, exit_code, environment)
             log.debug("recorder done: %s", recorded.html_path or recorded.html_error)
             if live is not None:
                 await live.stop()

@@ -35,7 +35,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from claude_tap.capture.redact import Redactor
 from claude_tap.store.inbox import Inbox
-from claude_tap.store.recorder import read_frame, write_frame
+from claude_tap.store.recorder import PROGRESS_EVERY_S, read_frame, write_frame
 from claude_tap.store.writer import Record, TraceWriter
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class _Recorder:
         self._unmodelled_bytes = 0
         self._last_record_at = 0.0
         self._last_progress_at = time.monotonic()
-        self._progress_every_s = float(init.get("progress_every_s", 5.0))  # see recorder.py
+        self._progress_every_s = float(init.get("progress_every_s", PROGRESS_EVERY_S))
         self._otlp = _live_spans(init.get("otlp"), Path(init["trace"]).parent.name)
         self.writer = TraceWriter(
             Path(init["trace"]), init["session"], self.redactor, on_record=self._on_record

@@ -7,6 +7,8 @@ import io
 import pickle
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from claude_tap.capture import exchange as events
 from claude_tap.capture.exchange import (
@@ -20,6 +22,7 @@ from claude_tap.capture.exchange import (
     ResponseStarted,
     WebSocketMessage,
 )
+from claude_tap.store.inbox import Inbox
 from claude_tap.store.recorder import encode_frame, read_frame
 from claude_tap.store.wire import from_wire, to_wire
 
@@ -124,3 +127,22 @@ def test_a_frame_whose_head_disagrees_with_its_pieces_is_refused_not_misread() -
     stream = io.BytesIO(wrong + frame)
     with pytest.raises(ValueError, match="head says"):
         read_frame(stream)  # the next frame would start a byte early: stop instead
+
+
+@given(st.lists(st.integers(1, 200), min_size=1, max_size=40))
+def test_frames_read_through_the_inbox_are_the_same_whatever_pieces_the_pipe_gave(cuts: list[int]) -> None:
+    """The recorder reads frames from the bytes its pipe thread took off the pipe, in whatever pieces
+    they came: the messages must not depend on where the pieces end."""
+    messages = [("exchange", full_exchange()), ("record", {"type": "transcript", "n": 1}), ("close", (0, 0))]
+    stream = b"".join(b"".join(encode_frame(message)) for message in messages)
+    inbox = Inbox(max_bytes=1 << 20)
+    start = 0
+    for cut in cuts:
+        inbox.put(stream[start : start + cut])
+        start += cut
+    inbox.put(stream[start:])
+    inbox.end()
+    whole = io.BytesIO(stream)
+    for _ in messages:
+        assert read_frame(inbox) == read_frame(whole)
+    assert read_frame(inbox) is None
