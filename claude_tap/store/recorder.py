@@ -314,11 +314,13 @@ class RecorderProcess:
             return self._result
         self._sender.join()
         self._last_heard = max(self._last_heard, time.monotonic())
+        is_hung = False
         while not self._finished.wait(1.0):
             if time.monotonic() - self._last_heard > CLOSE_TIMEOUT_S:
                 logger.error("the recorder said nothing for %.0f s; stopping it", CLOSE_TIMEOUT_S)
+                is_hung = True
                 break
-        self._stop_process()
+        self._stop_process(grace_s=0 if is_hung else 5)
         self._result = self._result_from(self._final)
         return self._result
 
@@ -347,11 +349,11 @@ class RecorderProcess:
             final.get("summary"),
         )
 
-    def _stop_process(self) -> None:
+    def _stop_process(self, grace_s: float) -> None:
         with contextlib.suppress(OSError):
             self._to_child.close()
         try:
-            self._process.wait(timeout=5)
+            self._process.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()

@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import stat
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -275,15 +276,34 @@ def test_a_long_backlog_is_waited_for_while_the_recorder_says_it_gets_on(
     long over a backlog, and killing it then would lose the records still held and the end record."""
     import claude_tap.store.recorder as recorder_module
 
-    monkeypatch.setattr(recorder_module, "CLOSE_TIMEOUT_S", 0.5)
-    monkeypatch.setattr(recorder_module, "PROGRESS_EVERY_S", 0.05)
+    monkeypatch.setattr(recorder_module, "CLOSE_TIMEOUT_S", 0.8)
+    monkeypatch.setattr(recorder_module, "PROGRESS_EVERY_S", 0.01)
     recorder = start(tmp_path)
-    began = time.monotonic()
-    for seq in range(1, 1501):  # more than half a second of recording on any machine
+    for seq in range(1, 1501):
         assert recorder.submit(conversation_exchange(seq, turns=1 + seq % 7))
-    result = recorder.close(exit_code=0)
 
-    assert time.monotonic() - began > 0.5  # longer than the timeout: it was waited for
+    # A starved recorder, made so by construction rather than by hoping this machine is slow: three
+    # stops of 0.3 s (each shorter than the timeout) with 10 ms of running between them. The close
+    # then lasts past the 0.8 s timeout unless the whole backlog is recorded in 20 ms of running.
+    pid = recorder._process.pid
+
+    def starve() -> None:
+        for _ in range(3):
+            os.kill(pid, signal.SIGSTOP)
+            time.sleep(0.3)
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.01)
+
+    starver = threading.Thread(target=starve)
+    began = time.monotonic()
+    starver.start()
+    try:
+        result = recorder.close(exit_code=0)
+        waited = time.monotonic() - began
+    finally:
+        starver.join()
+
+    assert waited > 0.8  # longer than the timeout: it was waited for, as it kept saying "progress"
     assert result.stats.written == 1500 and result.stats.failed == 0 and result.html_path is not None
     assert not [r for r in caplog.records if "stopping it" in r.getMessage()]  # never about to be killed
 
