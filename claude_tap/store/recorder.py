@@ -368,31 +368,34 @@ class RecorderProcess:
             write_frame(self._to_child, ("init", init))
         except OSError as error:
             self._die(f"cannot start the recorder: {error}")
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            kind, payload, size = item
+        while (item := self._queue.get()) is not None:
+            size = item[2]
+            self._send(item)
+            # Nothing of the frame outlives the call above: waiting for the next one here must not
+            # keep the last one's bytes (a 20 MB upload) alive.
             del item
-            if kind == "close":
-                with self._lock:
-                    payload = (payload, self._dropped)  # the end record counts the parent's drops too
-            if not self._is_dead:
-                try:
-                    # Under a burst of small exchanges, one write (one wake-up of the child) for all.
-                    is_last = kind == "close" or self._queue.empty()
-                    pieces = payload if kind == "frame" else encode_frame((kind, payload))
-                    write_pieces(self._to_child, pieces, flush=is_last)
-                except OSError as error:  # the child is gone: keep draining, count the rest
-                    self._die(f"the recorder stopped reading: {error}")
-                    if kind != "close":
-                        self._count_dropped(1)
-            elif kind != "close":
-                self._count_dropped(1)
-            payload = None
             with self._lock:
                 self._queued -= 1
                 self._queued_bytes -= size
+
+    def _send(self, item: tuple[str, Any, int]) -> None:
+        kind, payload, _ = item
+        if kind == "close":
+            with self._lock:
+                payload = (payload, self._dropped)  # the end record counts the parent's drops too
+        if self._is_dead:
+            if kind != "close":
+                self._count_dropped(1)
+            return
+        try:
+            # Under a burst of small exchanges, one write (one wake-up of the child) for all.
+            is_last = kind == "close" or self._queue.empty()
+            pieces = payload if kind == "frame" else encode_frame((kind, payload))
+            write_pieces(self._to_child, pieces, flush=is_last)
+        except OSError as error:  # the child is gone: keep draining, count the rest
+            self._die(f"the recorder stopped reading: {error}")
+            if kind != "close":
+                self._count_dropped(1)
 
     def _read_all(self) -> None:
         try:

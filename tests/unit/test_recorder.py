@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import stat
+import sys
 import threading
 import time
 from pathlib import Path
@@ -267,6 +268,27 @@ def test_the_exit_summary_is_counted_as_records_are_written_and_agrees_with_the_
     assert (result.summary.calls, result.summary.errors) == (6, 1)
     assert result.summary.tokens is not None and result.summary.tokens["input_tokens"] == 4 * 7
     assert result.summary.insight and result.summary.insight.startswith("threads: ")
+
+
+def test_a_sent_exchange_s_bytes_are_not_kept_while_the_sender_waits_for_the_next(tmp_path: Path) -> None:
+    """The proxy keeps no upload once it has crossed the pipe: a 20 MB body held by the idle sender
+    until the next exchange made every large upload cost the proxy twice its size in memory."""
+    message = {"role": "user", "content": "x" * 100_000}
+    body = json.dumps({"model": "claude-x", "messages": [message]}).encode()
+    recorder = start(tmp_path)
+    built = json_post_exchange({}, {"type": "message", "content": []})
+    built.request_chunks = [RequestChunk(START_AT, body)]
+    unshared = sys.getrefcount(body)
+    assert recorder.submit(built)
+    del built  # now only the recorder's frame and this test hold the body
+    deadline = time.monotonic() + 10
+    while recorder._queued and time.monotonic() < deadline:  # written to the pipe
+        time.sleep(0.01)
+    try:
+        assert recorder._queued == 0
+        assert sys.getrefcount(body) == unshared - 1  # the exchange's chunk is gone, and no other holder
+    finally:
+        recorder.close(exit_code=0)
 
 
 def test_a_long_backlog_is_waited_for_while_the_recorder_says_it_gets_on(
