@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import json
 import re
+import tracemalloc
 from pathlib import Path
 
 from claude_tap.normalize.pricing import prices_as_of
@@ -186,6 +187,36 @@ def test_a_lone_surrogate_from_a_trace_is_escaped_not_fatal() -> None:
     data = gzip.decompress(base64.b64decode(encode_payload({"s": "a\ud800b"})))
 
     assert data == b'{"s":"a\\ud800b"}'
+
+
+def test_the_encoded_text_is_exactly_the_compact_json_of_the_whole_payload() -> None:
+    payload = build_payload(SESSION_INFO, [*sample_turns(), *growing_session(12)])
+    payload["turns"][3]["error"] = "lone \udc80 surrogate"  # escaped in its own piece only
+
+    data = gzip.decompress(base64.b64decode(encode_payload(payload)))
+
+    assert json.loads(data) == payload
+    whole = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    assert data == whole.replace("\udc80", "\\udc80").encode()
+
+
+def test_encoding_never_holds_the_whole_json_text() -> None:
+    """The page of 25,000 small turns is 60 MB of JSON that compresses to 1 MB: made piece by
+    piece, the text is compressed as it comes and never held whole (once as str, once as bytes)."""
+    turn = {"id": "", "request_headers": {"user-agent": "agent/1.0", "accept": "*/*"}, "note": "x" * 600}
+    payload = {"version": 1, "turns": [{**turn, "id": f"turn-{n}"} for n in range(20_000)]}
+    text_bytes = len(json.dumps(payload, separators=(",", ":")))
+
+    tracemalloc.start()
+    try:
+        encoded = encode_payload(payload)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert text_bytes > 13_000_000
+    assert peak < text_bytes / 4
+    assert decode_payload(encoded) == payload
 
 
 def test_a_long_session_shrinks_to_a_small_payload() -> None:
