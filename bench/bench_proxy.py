@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -253,15 +254,21 @@ async def run(quick: bool) -> None:
         children = Path(f"/proc/{tap.pid}/task/{tap.pid}/children").read_text().split()
         recorder_rss = sum(peak_rss_mb(int(pid)) for pid in children)  # the recorder process
         tap.send_signal(signal.SIGINT)
-        try:
-            tap.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        recorder_stop_rss = recorder_rss
+        stop_deadline = time.monotonic() + 30
+        while tap.poll() is None and time.monotonic() < stop_deadline:  # the stop: trace.html written
+            for pid in children:
+                with contextlib.suppress(OSError, ValueError):
+                    recorder_stop_rss = max(recorder_stop_rss, peak_rss_mb(int(pid)))
+            time.sleep(0.01)
+        if tap.poll() is None:
             tap.kill()
         traces = list(Path(tmp).rglob("trace.jsonl.zst"))
         trace_bytes = sum(p.stat().st_size for p in traces)
         n_requests = sum(count_exchanges(p) for p in traces) or 1
         rows.append(("tap peak RSS: proxy", "", f"{rss:.1f} MB", ""))
         rows.append(("tap peak RSS: recorder", "", f"{recorder_rss:.1f} MB", ""))
+        rows.append(("  the same, writing trace.html", "", f"{recorder_stop_rss:.1f} MB", ""))
         rows.append(
             (
                 "trace bytes / request",

@@ -45,8 +45,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("claude_tap")
 
 RECORDER_NICENESS = 19
-# The viewer model is built from written records after a pause in the traffic this long, or when
-# this many wait (about 0.04 ms each to model at the stop: at most a third of a second).
+# The viewer model is built from written records once nothing has come to write for this long (so
+# after a burst too, not at the stop), or when this many wait (about 0.04 ms each to model).
 MODEL_AFTER_GAP_S = 0.05
 MAX_UNMODELLED = 8192
 MAX_UNMODELLED_BYTES = 32 << 20  # of bodies as sent (a delta's whole body counts)
@@ -116,12 +116,16 @@ class _Recorder:
         self._summary = SummaryCounter() if self._collector is not None else None
         self._unmodelled: list[Record] = []  # written, not yet in the model
         self._unmodelled_bytes = 0
-        self._last_record_at = 0.0
         self._last_progress_at = time.monotonic()
         self._progress_every_s = float(init.get("progress_every_s", PROGRESS_EVERY_S))
         self._otlp = _live_spans(init.get("otlp"), Path(init["trace"]).parent.name)
         self.writer = TraceWriter(
-            Path(init["trace"]), init["session"], self.redactor, on_record=self._on_record
+            Path(init["trace"]),
+            init["session"],
+            self.redactor,
+            on_record=self._on_record,
+            on_idle=self._catch_up_model,
+            idle_after_s=MODEL_AFTER_GAP_S,
         )
 
     def _on_record(self, record: Record) -> None:
@@ -131,21 +135,13 @@ class _Recorder:
             self._last_progress_at = now
             self._channel.send(("progress",))
         if self._collector is not None:
-            # The trace comes first; the model, needed only at the stop, waits for a gap in the
-            # traffic. An agent leaves seconds between its calls, so the model keeps up; under a
-            # burst it waits, up to MAX_UNMODELLED records (what the stop may have to catch up).
-            # A record's large bodies are cut for the page as it is modelled: waiting ones are
-            # bounded by their bytes too.
-            after_a_gap = now - self._last_record_at >= MODEL_AFTER_GAP_S
-            self._last_record_at = now
+            # The trace comes first; the model, needed only at the stop, waits for a pause in the
+            # traffic (the writer's on_idle). An agent leaves seconds between its calls, so the model
+            # keeps up; under a burst it waits, up to MAX_UNMODELLED records. A record's large bodies
+            # are cut for the page as it is modelled: waiting ones are bounded by their bytes too.
             self._unmodelled.append(record)
             self._unmodelled_bytes += _body_bytes(record)
-            is_full = (
-                len(self._unmodelled) >= MAX_UNMODELLED or self._unmodelled_bytes >= MAX_UNMODELLED_BYTES
-            )
-            # The session record arrives from the writer's thread before its constructor returns.
-            writer: TraceWriter | None = getattr(self, "writer", None)
-            if is_full or (after_a_gap and writer is not None and writer.is_idle):
+            if len(self._unmodelled) >= MAX_UNMODELLED or self._unmodelled_bytes >= MAX_UNMODELLED_BYTES:
                 self._catch_up_model()
         if self._otlp is not None:
             self._otlp.add(record)

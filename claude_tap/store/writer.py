@@ -102,7 +102,12 @@ class TraceWriter:
         build: BuildRecord | None = None,
         queue_size: int = 1024,
         on_record: Callable[[Record], None] | None = None,
+        on_idle: Callable[[], None] | None = None,
+        idle_after_s: float = 0.05,
     ) -> None:
+        """`on_record(record)` runs in the writer's thread once a record is written; `on_idle()` runs
+        there too, once, when nothing has come to write for `idle_after_s` after a record: the moment
+        for work that can wait (the recorder models records then)."""
         self.path = path
         self._session = session
         self._redactor = redactor
@@ -111,6 +116,8 @@ class TraceWriter:
         self._history = BodyHistory()
         self._build = build or self._build_with_history
         self._on_record = on_record
+        self._on_idle = on_idle
+        self._idle_after_s = idle_after_s
         self._queue: queue.Queue[tuple[str, Any] | _Close] = queue.Queue(maxsize=queue_size)
         self._submit_lock = threading.Lock()
         self._is_closed = False
@@ -157,11 +164,6 @@ class TraceWriter:
                         return False
             time.sleep(_FULL_QUEUE_POLL_S)
 
-    @property
-    def is_idle(self) -> bool:
-        """Nothing waits to be written (a good moment for work that can wait)."""
-        return self._queue.empty()
-
     def count_dropped(self, n: int) -> None:
         """Add exchanges lost before they reached this writer (the recorder process's feeder)."""
         with self._submit_lock:
@@ -200,8 +202,15 @@ class TraceWriter:
     def _run(self) -> None:
         self._open()
         self._write(self._session, kind="session")
+        is_idle_work_due = self._on_idle is not None  # a record was written since on_idle last ran
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=self._idle_after_s if is_idle_work_due else None)
+            except queue.Empty:
+                is_idle_work_due = False
+                self._call_on_idle()
+                continue
+            is_idle_work_due = self._on_idle is not None
             if isinstance(item, _Close):
                 self._write(self._end_record(item.exit_code), kind="end")
                 self._finish()
@@ -316,6 +325,15 @@ class TraceWriter:
         except Exception as error:  # the live viewer is a guest: its failure is not the trace's
             self._on_record_errors += 1
             logger.warning("live viewer callback failed: %s", error)
+
+    def _call_on_idle(self) -> None:
+        if self._on_idle is None:
+            return
+        try:
+            self._on_idle()
+        except Exception as error:  # work that can wait failed; the trace goes on
+            self._on_record_errors += 1
+            logger.warning("idle-time callback failed: %s", error)
 
     def _end_record(self, exit_code: int | None) -> Record:
         return {

@@ -150,9 +150,13 @@ def test_trace_and_viewer_are_private_whatever_the_umask(tmp_path: Path) -> None
     assert json.loads(json.dumps(result.stats.errors)) == []
 
 
-def test_the_viewer_model_waits_for_a_gap_in_a_burst_and_is_whole_at_the_stop(tmp_path: Path) -> None:
-    from claude_tap.store.recorder_main import MODEL_AFTER_GAP_S, _Channel, _Recorder
+def test_the_viewer_model_waits_out_a_burst_then_catches_up_in_the_pause_and_is_whole_at_the_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claude_tap.store import recorder_main
+    from claude_tap.store.recorder_main import _Channel, _Recorder
 
+    monkeypatch.setattr(recorder_main, "MODEL_AFTER_GAP_S", 0.5)
     init = {
         "trace": str(tmp_path / "trace.jsonl.zst"),
         "html": str(tmp_path / "trace.html"),
@@ -162,18 +166,16 @@ def test_the_viewer_model_waits_for_a_gap_in_a_burst_and_is_whole_at_the_stop(tm
     }
     with open(os.devnull, "wb") as sink:
         recorder = _Recorder(init, _Channel(sink))
-        for seq in range(1, 41):  # a burst: each record follows the last within the gap
+        for seq in range(1, 41):  # a burst: each record follows the last within the pause
             recorder.writer.submit(conversation_exchange(seq, turns=1), block=True)
         deadline = time.monotonic() + 10
         while recorder.writer.stats.written < 40 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert recorder.unmodelled >= 30  # relaying comes first: modelling waited
-        time.sleep(MODEL_AFTER_GAP_S * 2)
-        recorder.writer.submit(conversation_exchange(41, turns=1), block=True)  # after a pause
-        while recorder.writer.stats.written < 41 and time.monotonic() < deadline:
+        while recorder.unmodelled and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert recorder.unmodelled == 0
-        for seq in range(42, 52):
+        assert recorder.unmodelled == 0  # the pause after the burst, with no record to prompt it
+        for seq in range(41, 52):
             recorder.writer.submit(conversation_exchange(seq, turns=1), block=True)
         final = recorder.finish(exit_code=0, parent_dropped=0)
     assert final["html"] == str(tmp_path / "trace.html") and final["stats"].written == 51
@@ -187,7 +189,7 @@ def test_large_records_do_not_wait_for_the_model(tmp_path: Path, monkeypatch: py
     from claude_tap.store import recorder_main
     from claude_tap.store.recorder_main import _Channel, _Recorder
 
-    monkeypatch.setattr(recorder_main, "MODEL_AFTER_GAP_S", 1e12)  # no pause ever: only the bounds
+    monkeypatch.setattr(recorder_main, "MODEL_AFTER_GAP_S", 3600)  # no pause ever: only the bounds
     monkeypatch.setattr(recorder_main, "MAX_UNMODELLED_BYTES", 3 << 20)
     init = {
         "trace": str(tmp_path / "trace.jsonl.zst"),

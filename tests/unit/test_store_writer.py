@@ -138,6 +138,43 @@ def test_repeated_conversation_text_is_stored_about_once(tmp_path: Path) -> None
     assert records[20]["request"]["body_text"] == f"{context} turn 20"
 
 
+def test_on_idle_runs_once_in_each_pause_after_records_and_never_while_they_keep_coming(
+    tmp_path: Path,
+) -> None:
+    events: list[str] = []
+    idle = threading.Event()
+
+    def on_idle() -> None:
+        events.append("idle")
+        idle.set()
+        if events.count("idle") == 4:
+            raise RuntimeError("a failing idle task")
+
+    writer = TraceWriter(
+        tmp_path / "t.zst",
+        SESSION,
+        Redactor(),
+        build=build_simple_record,
+        on_record=lambda record: events.append(str(record.get("type"))),
+        on_idle=on_idle,
+        idle_after_s=0.2,
+    )
+    assert idle.wait(5)  # after the session record
+    idle.clear()
+    for seq in range(1, 4):  # faster than the pause: the records come first
+        assert writer.submit(make_exchange(seq))
+    assert idle.wait(5)
+    time.sleep(0.5)  # more pause: nothing new was written, so nothing more to do
+    assert events == ["session", "idle", "exchange", "exchange", "exchange", "idle"]
+    for seq in (4, 5, 6):  # the fourth pause's task fails, and the fifth's runs all the same
+        idle.clear()
+        assert writer.submit(make_exchange(seq))
+        assert idle.wait(5)
+    stats = writer.close(0)
+    assert events.count("idle") == 5
+    assert stats.written == 6 and stats.on_record_errors == 1  # the failing idle task cost no record
+
+
 def test_a_full_queue_drops_without_blocking(tmp_path: Path) -> None:
     entered = threading.Event()
     release = threading.Event()
