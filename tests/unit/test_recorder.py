@@ -18,7 +18,14 @@ from typing import Any
 
 import pytest
 
-from claude_tap.capture.exchange import Exchange, Finished, RequestChunk, RequestEnded, RequestStarted
+from claude_tap.capture.exchange import (
+    Exchange,
+    Finished,
+    RequestChunk,
+    RequestEnded,
+    RequestStarted,
+    ResponseStarted,
+)
 from claude_tap.capture.redact import Redactor
 from claude_tap.normalize.session import normalize_records
 from claude_tap.store.reader import read_records
@@ -291,6 +298,41 @@ def test_a_sent_exchange_s_bytes_are_not_kept_while_the_sender_waits_for_the_nex
         assert sys.getrefcount(body) == unshared - 1  # the exchange's chunk is gone, and no other holder
     finally:
         recorder.close(exit_code=0)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the recorder's RSS from /proc")
+def test_large_uploads_leave_no_memory_behind_in_the_recorder(tmp_path: Path) -> None:
+    """Three 20 MB uploads left the recorder holding 125 MB for the rest of the session (glibc keeps
+    freed blocks after it has seen large ones); the pause after them gives that memory back."""
+    recorder = start(tmp_path)
+    pid = recorder._process.pid
+    for seq in range(1, 4):
+        upload = Exchange(seq=seq, started_wall=START_AT)
+        upload.feed(RequestStarted(START_AT, "POST", "/v1/files", (), "https://api.example.com/v1/files"))
+        data = os.urandom(20 << 20)
+        for offset in range(0, len(data), 256 << 10):
+            upload.feed(RequestChunk(START_AT, data[offset : offset + (256 << 10)]))
+        del data
+        upload.feed(RequestEnded(START_AT))
+        upload.feed(ResponseStarted(START_AT, 200, (("content-type", "application/json"),)))
+        upload.feed(Finished(START_AT))
+        assert recorder.submit(upload)
+        del upload
+    try:
+        deadline = time.monotonic() + 20
+        while rss_mb(pid) > 85 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert rss_mb(pid) <= 85
+    finally:
+        result = recorder.close(exit_code=0)
+    assert result.stats.written == 3
 
 
 def test_a_long_backlog_is_waited_for_while_the_recorder_says_it_gets_on(
