@@ -23,13 +23,14 @@ from urllib.parse import urlsplit
 from claude_tap.clients.base import ClientConfig, error_body
 from claude_tap.launch import forward_proxy_env
 from claude_tap.options import PROG, TapOptions
-from claude_tap.proxy.ca import LocalCa, ca_dir, trust_files
-from claude_tap.proxy.forward import ForwardConfig, ForwardProxy, RecordSink
 from claude_tap.proxy.relay import ExchangeSink
 from claude_tap.proxy.reverse import ProxyConfig, ReverseProxy
 
+# Forward mode's modules (proxy.forward, proxy.ca and cryptography with them) are imported where
+# forward mode is asked for: in reverse mode they would only cost the proxy 8 MB of memory.
 if TYPE_CHECKING:
     from claude_tap.cli import Environment
+    from claude_tap.proxy.forward import ForwardProxy, RecordSink
     from claude_tap.run import Plan
 
 _PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
@@ -63,6 +64,9 @@ def build_proxy(
             sink,
             log,
         )
+
+    from claude_tap.proxy.ca import LocalCa, ca_dir
+    from claude_tap.proxy.forward import ForwardConfig, ForwardProxy
 
     def warn(message: str) -> None:
         environment.say(f"{PROG}: warning: {message}")
@@ -110,6 +114,8 @@ def check_setup(mode: str, options: TapOptions, environment: Environment) -> Non
         ) from error
     if mode != "forward":
         return
+    from claude_tap.proxy.ca import LocalCa, ca_dir
+
     directory = ca_dir(environment.environ)
     try:
         LocalCa.load_or_create(directory, lambda message: environment.say(f"{PROG}: warning: {message}"))
@@ -156,6 +162,8 @@ def child_env(plan: Plan, proxy_url: str, environment: Environment) -> dict[str,
     env = plan.client.launch_env(environment.environ, proxy_url, plan.mode)
     if plan.mode != "forward":
         return env
+    from claude_tap.proxy.ca import LocalCa, ca_dir, trust_files
+
     ca = LocalCa.load_or_create(ca_dir(environment.environ), lambda message: None)  # started: it is sound
     files = trust_files(ca, environment.environ)
     return forward_proxy_env(env, proxy_url, files.bundle, files.ca_cert)

@@ -191,6 +191,8 @@ async def test_no_launch_prints_the_variable_and_records_until_sigint(tmp_path: 
     ):
         assert r.status == 200
         assert (await r.json())["type"] == "message"
+    # Reverse mode never loads forward mode's CA code: cryptography alone is 8 MB of the proxy's memory.
+    assert "/cryptography/" not in Path(f"/proc/{proc.pid}/maps").read_text()
 
     proc.send_signal(signal.SIGINT)
     stdout, rest = await asyncio.wait_for(proc.communicate(), timeout=30)

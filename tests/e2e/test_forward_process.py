@@ -210,6 +210,7 @@ async def test_no_launch_prints_the_forward_setup(tmp_path: Path, vendor: Vendor
 
     env = client_env(tmp_path, vendor, CLIENT)
     async with proxy_only(tmp_path, f"https://{MODEL_HOST}", ["--tap-proxy-mode", "forward"], env) as tap:
+        assert "/cryptography/" in Path(f"/proc/{tap.proc.pid}/maps").read_text()  # its CA is loaded
         done = await tap.stop()
     assert f"export HTTPS_PROXY=http://127.0.0.1:{tap.port}" in done.stderr
     ca_file = tmp_path / "home" / ".claude-tap" / "ca" / CA_CERT_FILE
