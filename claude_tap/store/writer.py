@@ -79,7 +79,7 @@ class WriterStats:
     dropped: int  # exchanges refused because the queue was full (or the writer closed)
     failed: int  # records that failed to build, serialize or write
     errors: list[str] = field(default_factory=list)  # the first MAX_KEPT_ERRORS failure messages
-    on_record_errors: int = 0  # exceptions raised by the on_record callback (the record was written)
+    on_record_errors: int = 0  # raised by on_record or on_idle (the record itself was written)
 
 
 def exchange_id(seq: int) -> str:

@@ -59,6 +59,8 @@ PAYLOAD_VERSION = 1
 SHARED_STRING_MIN_CHARS = 256
 _INTERNED_FIELDS = ("system", "messages", "tools", "output", "request_body")
 _STRING_TABLES = ("messages", "systems", "toolsets", "values")
+# The JSON text goes to the compressor in batches of this size (one C call per piece costs more).
+_COMPRESS_BATCH_BYTES = 1 << 20
 
 
 class _Table:
@@ -276,9 +278,6 @@ def encode_payload(payload: dict[str, Any]) -> str:
                 size = 0
         out.write(b"".join(batch))
     return base64.b64encode(compressed.getvalue()).decode("ascii")
-
-
-_COMPRESS_BATCH_BYTES = 1 << 20
 
 
 def _json_pieces(value: JsonValue, split_depth: int) -> Iterator[bytes]:
