@@ -284,8 +284,8 @@ async def test_client_leaving_midstream_cancels_the_upstream_request_at_once(
             assert await asyncio.wait_for(response.content.readany(), 10) == sse_bytes(1)
             response.close()  # drops the connection mid-stream
             left = time.monotonic()
-            assert await loopback.wait_cancelled(timeout_s=3.0) == ["/v1/sse?n=200&delay_ms=100"]
-            assert time.monotonic() - left < 1.0
+            assert await loopback.wait_cancelled(timeout_s=5.0) == ["/v1/sse?n=200&delay_ms=100"]
+            assert time.monotonic() - left < 3  # not the 20 s the stream had left to run
         done = await tap.stop()
 
     assert done.returncode == 0, done.stderr

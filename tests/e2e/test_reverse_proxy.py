@@ -778,8 +778,8 @@ async def test_client_leaving_cancels_the_upstream_request_at_once(
     assert await response.content.readany() == b'data: {"i": 0}\n\n'
     response.close()  # drops the connection mid-stream
     left = time.monotonic()
-    assert await loopback.wait_cancelled(timeout_s=1.0) == ["/v1/sse?n=100&delay_ms=100"]
-    assert time.monotonic() - left < 0.5
+    assert await loopback.wait_cancelled(timeout_s=5.0) == ["/v1/sse?n=100&delay_ms=100"]
+    assert time.monotonic() - left < 3  # not the 10 s the stream had left to run
     exchange = await sink.one()
     assert exchange.failure is not None and exchange.failure.by_client
 
