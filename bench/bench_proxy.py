@@ -8,8 +8,8 @@ so its peak RSS is its own. Traffic goes to 127.0.0.1 only, bounded in count and
 
 Targets (issue "Core", tightened by issue 10): added p50 <= 0.5 ms, p99 <= 2 ms; first SSE event
 <= 1 ms later than direct; throughput >= 40 % of direct at concurrency 8; a 20 MB request <= 2x
-direct; the proxy's peak RSS <= 100 MB. The recorder's peak is printed twice: while it records, and
-at the stop, while it writes trace.html for every exchange of the run.
+direct; the proxy's peak RSS <= 100 MB. The recorder's peak is printed twice: before the stop, and
+over its whole life, the stop included (where it writes trace.html for every exchange of the run).
 """
 
 from __future__ import annotations
@@ -270,7 +270,7 @@ async def run(quick: bool) -> None:
         n_requests = sum(count_exchanges(p) for p in traces) or 1
         rows.append(("tap peak RSS: proxy", "", f"{rss:.1f} MB", ""))
         rows.append(("tap peak RSS: recorder", "", f"{recorder_rss:.1f} MB", ""))
-        rows.append(("  the same, writing trace.html", "", f"{recorder_stop_rss:.1f} MB", ""))
+        rows.append(("  to its exit (trace.html written)", "", f"{recorder_stop_rss:.1f} MB", ""))
         rows.append(
             (
                 "trace bytes / request",

@@ -312,7 +312,9 @@ class RecorderProcess:
             self._queue.put(None)
         if self._result is not None:
             return self._result
-        self._sender.join()
+        # The child's last frame comes once it has read all the sender writes, so this waits for the
+        # sender too, under the same watch: a child that hung with the pipe full would otherwise hold
+        # the sender, blocked writing, and the tap's exit with it, forever.
         self._last_heard = max(self._last_heard, time.monotonic())
         is_hung = False
         while not self._finished.wait(1.0):
@@ -320,7 +322,8 @@ class RecorderProcess:
                 logger.error("the recorder said nothing for %.0f s; stopping it", CLOSE_TIMEOUT_S)
                 is_hung = True
                 break
-        self._stop_process(grace_s=0 if is_hung else 5)
+        self._stop_process(is_hung)
+        self._sender.join()  # a write to the stopped child fails; the rest of the queue is counted
         self._result = self._result_from(self._final)
         return self._result
 
@@ -349,11 +352,13 @@ class RecorderProcess:
             final.get("summary"),
         )
 
-    def _stop_process(self, grace_s: float) -> None:
+    def _stop_process(self, is_hung: bool) -> None:
+        if is_hung:  # before anything else: the sender may be blocked writing to it
+            self._process.kill()
         with contextlib.suppress(OSError):
             self._to_child.close()
         try:
-            self._process.wait(timeout=grace_s)
+            self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()

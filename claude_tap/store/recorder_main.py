@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import gc
 import logging
 import os
@@ -76,11 +77,20 @@ def _give_back_free_memory() -> None:
     nothing). glibc keeps what large blocks leave behind: freed blocks under its mmap threshold, which
     it raises up to 32 MB after each large free, stay with the process. Three 20 MB uploads left the
     recorder at 125 MB; trimmed after them, at 54 MB."""
+    malloc_trim = _malloc_trim()
+    if malloc_trim is not None:
+        malloc_trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
     try:
         malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):  # not glibc
-        return
-    malloc_trim(0)
+        return None
+    malloc_trim.argtypes = [ctypes.c_size_t]
+    malloc_trim.restype = ctypes.c_int
+    return malloc_trim
 
 
 class _Channel:

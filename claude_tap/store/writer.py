@@ -116,6 +116,8 @@ class TraceWriter:
         self._history = BodyHistory()
         self._build = build or self._build_with_history
         self._on_record = on_record
+        if on_idle is not None and not idle_after_s > 0:
+            raise ValueError(f"idle_after_s must be a positive number of seconds, not {idle_after_s}")
         self._on_idle = on_idle
         self._idle_after_s = idle_after_s
         self._queue: queue.Queue[tuple[str, Any] | _Close] = queue.Queue(maxsize=queue_size)

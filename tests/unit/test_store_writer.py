@@ -157,14 +157,14 @@ def test_on_idle_runs_once_in_each_pause_after_records_and_never_while_they_keep
         build=build_simple_record,
         on_record=lambda record: events.append(str(record.get("type"))),
         on_idle=on_idle,
-        idle_after_s=0.2,
+        idle_after_s=0.4,
     )
     assert idle.wait(5)  # after the session record
     idle.clear()
     for seq in range(1, 4):  # faster than the pause: the records come first
         assert writer.submit(make_exchange(seq))
     assert idle.wait(5)
-    time.sleep(0.5)  # more pause: nothing new was written, so nothing more to do
+    time.sleep(1.0)  # more pause: nothing new was written, so nothing more to do
     assert events == ["session", "idle", "exchange", "exchange", "exchange", "idle"]
     for seq in (4, 5, 6):  # the fourth pause's task fails, and the fifth's runs all the same
         idle.clear()
@@ -173,6 +173,13 @@ def test_on_idle_runs_once_in_each_pause_after_records_and_never_while_they_keep
     stats = writer.close(0)
     assert events.count("idle") == 5
     assert stats.written == 6 and stats.on_record_errors == 1  # the failing idle task cost no record
+
+
+def test_a_pause_of_no_length_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    # A negative pause would end the writer's thread; none would run on_idle after every record.
+    with pytest.raises(ValueError, match="idle_after_s"):
+        TraceWriter(tmp_path / "t.zst", SESSION, Redactor(), on_idle=lambda: None, idle_after_s=0)
+    assert not (tmp_path / "t.zst").exists()
 
 
 def test_a_full_queue_drops_without_blocking(tmp_path: Path) -> None:
