@@ -15,6 +15,7 @@ This module knows record shapes (records.py) and which module handles which API;
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 
 from claude_tap.normalize import anthropic, chat_completions, cursor, gemini, openai_responses, raw
@@ -26,6 +27,11 @@ from claude_tap.normalize.pricing import cost_of
 from claude_tap.normalize.timing import first_token_offset, make_timing, number_or_none, shift_iso
 
 Normalizer = Callable[[JsonValue, JsonValue, str], Content]
+
+# Short header values seen lately, each kept once across turns (see `_headers`).
+SHARED_HEADER_VALUE_MAX_CHARS = 64
+SHARED_HEADER_VALUES = 4096
+_shared_header_values: dict[str, str] = {}
 
 NORMALIZERS: dict[Api, Normalizer] = {
     "anthropic_messages": anthropic.normalize,
@@ -213,7 +219,21 @@ def _assemble(
 
 
 def _headers(raw_headers: JsonValue) -> dict[str, str]:
-    return {name: value for name, value in as_dict(raw_headers).items() if isinstance(value, str)}
+    # Every record parses its own copies of the same names and values ("content-type", "*/*"): a
+    # session keeps one of each (14 % of the model of 23,600 small exchanges).
+    return {
+        sys.intern(name): _shared_value(value)
+        for name, value in as_dict(raw_headers).items()
+        if isinstance(value, str)
+    }
+
+
+def _shared_value(value: str) -> str:
+    if len(value) > SHARED_HEADER_VALUE_MAX_CHARS:
+        return value
+    if len(_shared_header_values) >= SHARED_HEADER_VALUES:  # dates and request ids: start again
+        _shared_header_values.clear()
+    return _shared_header_values.setdefault(value, value)
 
 
 def _raw_event(raw_event: JsonValue) -> RawEvent:

@@ -359,3 +359,20 @@ def test_legacy_import_without_arrival_times_has_no_ttft() -> None:
     assert turns_of_record(record)[0]["timing"]["ttft_ms"] is None
     del record["legacy"]
     assert turns_of_record(record)[0]["timing"]["ttft_ms"] == 0.0
+
+
+def test_turns_share_the_header_names_and_short_values_their_records_repeat() -> None:
+    """Each record is parsed on its own, so each brings its own copy of "content-type" and of
+    "application/json": 23,600 small exchanges held 27 MB of them in the model. Turns keep one."""
+    headers = {"x-trace-tag": "agent-7", "x-request-id": "req-1"}
+    records = []
+    for seq in (1, 2):
+        record = anthropic_exchange(seq, f"2026-03-02T10:00:0{seq}+00:00")
+        record["request"]["headers"] = {**headers, "x-request-id": f"req-{seq}"}
+        records.append(json.loads(json.dumps(record)))  # parsed apart, as records are read
+    _, turns = normalize_records([SESSION, *records])
+
+    first, second = (turn["request_headers"] for turn in turns)
+    assert (first, second) == (headers, {**headers, "x-request-id": "req-2"})  # as recorded
+    assert next(iter(first)) is next(iter(second))  # the name
+    assert first["x-trace-tag"] is second["x-trace-tag"]  # a short value
