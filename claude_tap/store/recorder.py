@@ -353,7 +353,9 @@ class RecorderProcess:
         )
 
     def _stop_process(self, is_hung: bool) -> None:
-        if is_hung:  # before anything else: the sender may be blocked writing to it
+        if not is_hung:
+            self._sender.join(timeout=5)  # it has written everything, unless the child stopped reading
+        if is_hung or self._sender.is_alive():  # first: the sender is blocked writing to the child
             self._process.kill()
         with contextlib.suppress(OSError):
             self._to_child.close()
