@@ -162,7 +162,8 @@ class _Recorder:
         if now - self._last_progress_at >= self._progress_every_s:  # a long backlog: still getting on
             self._last_progress_at = now
             self._channel.send(("progress",))
-        if _body_bytes(record) >= GIVE_BACK_AFTER_BODY_BYTES:
+        body_bytes = _body_bytes(record)
+        if body_bytes >= GIVE_BACK_AFTER_BODY_BYTES:
             self._is_give_back_due = True
         if self._collector is not None:
             # The trace comes first; the model, needed only at the stop, waits for a pause in the
@@ -170,7 +171,7 @@ class _Recorder:
             # keeps up; under a burst it waits, up to MAX_UNMODELLED records. A record's large bodies
             # are cut for the page as it is modelled: waiting ones are bounded by their bytes too.
             self._unmodelled.append(record)
-            self._unmodelled_bytes += _body_bytes(record)
+            self._unmodelled_bytes += body_bytes
             if len(self._unmodelled) >= MAX_UNMODELLED or self._unmodelled_bytes >= MAX_UNMODELLED_BYTES:
                 self._catch_up_model()
         if self._otlp is not None:
